@@ -1,0 +1,65 @@
+//! The crate's error type, split by who is at fault.
+
+use std::path::PathBuf;
+
+use crate::fetch::FetchError;
+use crate::integrity::IntegrityError;
+use crate::trust::TrustError;
+
+/// Everything that can go wrong in an update, split by fault:
+///
+/// - [`Error::Metadata`] and [`Error::Target`]: the repository (or an attacker)
+///   served something that must not be trusted;
+/// - [`Error::Fetch`]: the transport failed (network, server, limits);
+/// - [`Error::Storage`]: local disk;
+/// - [`Error::Config`] and [`Error::TargetNotFound`]: the caller's input.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Metadata was rejected by the trust rules.
+    #[error(transparent)]
+    Metadata(#[from] TrustError),
+    /// A transfer failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// A downloaded target does not match its length or hashes.
+    #[error("target {path:?} from {url} was refused: {source}")]
+    Target {
+        /// The target path.
+        path: String,
+        /// Where it came from.
+        url: String,
+        /// The mismatch.
+        source: IntegrityError,
+    },
+    /// No trusted targets role lists the target.
+    #[error("no trusted metadata lists the target {path:?}; check the name, or whether the release is published")]
+    TargetNotFound {
+        /// The target path asked for.
+        path: String,
+    },
+    /// Local disk failure.
+    #[error("{action} {path}: {source}")]
+    Storage {
+        /// What was being done, e.g. "writing".
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// Invalid configuration or arguments.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Error {
+    pub(crate) fn storage(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Storage {
+            action,
+            path,
+            source,
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Trusted state on disk. Every write is atomic and durable: a temporary file in the
+//! same directory, `fsync`, rename over the old file, `fsync` of the directory. A
+//! crash at any point leaves either the old or the new file, never a mix, and the
+//! temporary file is removed on error.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Characters left as they are when a role name or target path becomes a file name
+/// or URL component: those Python's `urllib.parse.quote(name, safe="")` leaves, so
+/// names match other TUF implementations.
+pub const NAME_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~');
+
+/// Percent-encodes a role name into one path or URL component, exactly as Python's
+/// `urllib.parse.quote(name, safe="")` does: `/` and every other special character is
+/// encoded, so `NAME.json` never escapes its directory.
+pub fn encode_name(name: &str) -> String {
+    utf8_percent_encode(name, NAME_ENCODE_SET).to_string()
+}
+
+/// The local file name of a target path: [`encode_name`], with `.`, `..` and the empty
+/// path (which would name a directory) encoded further.
+pub fn target_file_name(target_path: &str) -> String {
+    match target_path {
+        "" => "%00".into(),
+        "." | ".." => target_path.replace('.', "%2E"),
+        _ => encode_name(target_path),
+    }
+}
+
+/// Writes `bytes` to `path` atomically and durably.
+///
+/// # Errors
+/// Any IO error, with the path; the old file at `path` is then untouched.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = parent_dir(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .suffix(".part")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// `fsync`s a directory so that renames and removals in it are durable.
+///
+/// # Errors
+/// Any IO error opening or syncing the directory.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Trusted metadata files, one per role, named `ENCODED_ROLE.json` in one directory.
+///
+/// Holds only bytes that [`crate::trust`] accepted, exactly as they were received.
+#[derive(Debug, Clone)]
+pub struct MetadataStore {
+    dir: PathBuf,
+}
+
+impl MetadataStore {
+    /// A store in `dir`, which must exist.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        MetadataStore { dir: dir.into() }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file of `role`.
+    pub fn path(&self, role: &str) -> PathBuf {
+        self.dir.join(format!("{}.json", encode_name(role)))
+    }
+
+    /// The stored bytes of `role`, or `None` if there is no such file.
+    ///
+    /// # Errors
+    /// Any IO error other than "not found".
+    pub fn load(&self, role: &str) -> std::io::Result<Option<Vec<u8>>> {
+        match std::fs::read(self.path(role)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores the verified bytes of `role`, atomically and durably.
+    ///
+    /// # Errors
+    /// Any IO error; the previous file is then untouched.
+    pub fn save(&self, role: &str, bytes: &[u8]) -> std::io::Result<()> {
+        write_atomic(&self.path(role), bytes)
+    }
+
+    /// Removes the file of `role`, if any, durably.
+    ///
+    /// # Errors
+    /// Any IO error other than "not found".
+    pub fn remove(&self, role: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.path(role)) {
+            Ok(()) => sync_dir(&self.dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_encoded_like_python_quote() {
+        assert_eq!(encode_name("registry.npmjs.org"), "registry.npmjs.org");
+        assert_eq!(encode_name("../delegatedrole"), "..%2Fdelegatedrole");
+        assert_eq!(encode_name("/x"), "%2Fx");
+        assert_eq!(encode_name("?"), "%3F");
+        assert_eq!(encode_name("#"), "%23");
+        assert_eq!(encode_name("a b~c"), "a%20b~c");
+        assert_eq!(encode_name("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn target_file_names_never_name_a_directory() {
+        assert_eq!(target_file_name("a/b.txt"), "a%2Fb.txt");
+        for p in ["", ".", ".."] {
+            let name = target_file_name(p);
+            assert!(!["", ".", ".."].contains(&name.as_str()), "{p:?} -> {name:?}");
+        }
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MetadataStore::new(dir.path());
+        store.save("root", b"one").unwrap();
+        store.save("root", b"two").unwrap();
+        assert_eq!(store.load("root").unwrap().unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["root.json"]);
+        store.remove("root").unwrap();
+        assert!(store.load("root").unwrap().is_none());
+    }
+
+    #[test]
+    fn failed_write_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MetadataStore::new(dir.path());
+        store.save("root", b"old").unwrap();
+        // A directory in the way of the rename makes the write fail.
+        std::fs::create_dir(dir.path().join("targets.json")).unwrap();
+        assert!(store.save("targets", b"new").is_err());
+        assert_eq!(store.load("root").unwrap().unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+}
