@@ -1,0 +1,138 @@
+//! Target download (spec 5.7): stream to a temporary file while checking length and
+//! every hash, then move into place. A cached file that matches is not fetched again.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::{join_url, Client};
+use crate::error::Error;
+use crate::fetch::BoundedBody;
+use crate::integrity::IntegrityCheck;
+use crate::metadata::TargetFile;
+use crate::store::{sync_dir, target_file_name};
+
+/// Called as a download progresses with (bytes so far, total bytes).
+pub type Progress<'a> = &'a mut (dyn FnMut(u64, u64) + Send);
+
+impl Client {
+    /// The local path where [`Client::download_target`] puts `target_path` in `dir`:
+    /// one flat, percent-encoded file name that depends only on the target path.
+    pub fn local_target_path(dir: &Path, target_path: &str) -> PathBuf {
+        dir.join(target_file_name(target_path))
+    }
+
+    /// The URL of a target: with consistent snapshots, the file name is prefixed with
+    /// one of its hashes (`dir/HASH.name`, spec 5.7.3).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the URL cannot be built.
+    pub fn target_url(&self, target_path: &str, info: &TargetFile) -> Result<url::Url, Error> {
+        let rest = if self.trusted.root().consistent_snapshot {
+            let hash = info
+                .hashes
+                .get("sha256")
+                .or_else(|| info.hashes.values().next())
+                .cloned()
+                .unwrap_or_default();
+            match target_path.rsplit_once('/') {
+                Some((dir, name)) => format!("{dir}/{hash}.{name}"),
+                None => format!("{hash}.{target_path}"),
+            }
+        } else {
+            target_path.to_string()
+        };
+        join_url(&self.config.targets_base_url, &rest)
+    }
+
+    /// If `dir` already holds `target_path` with the right length and hashes, its path.
+    ///
+    /// # Errors
+    /// [`Error::Target`] when a listed hash algorithm is not supported.
+    pub fn cached_target(
+        &self,
+        dir: &Path,
+        target_path: &str,
+        info: &TargetFile,
+    ) -> Result<Option<PathBuf>, Error> {
+        let path = Client::local_target_path(dir, target_path);
+        let Ok(mut file) = std::fs::File::open(&path) else {
+            return Ok(None);
+        };
+        let mut check = IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(|source| {
+            Error::Target {
+                path: target_path.into(),
+                url: path.display().to_string(),
+                source,
+            }
+        })?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if check.update(&buf[..n]).is_err() {
+                        return Ok(None);
+                    }
+                }
+                Err(_) => return Ok(None),
+            }
+        }
+        Ok(check.finish().is_ok().then_some(path))
+    }
+
+    /// Downloads `target_path`, described by trusted `info`, into `dir` and returns
+    /// its path. The bytes go to a hidden temporary file in `dir` while length and
+    /// every listed hash are checked; only a file that matched is renamed into place
+    /// (atomically, durably). A file already in place with the right length and
+    /// hashes is reused without a request.
+    ///
+    /// # Errors
+    /// [`Error::Target`] for a mismatch or an unsupported hash algorithm (nothing is
+    /// left behind), [`Error::Fetch`] for transfer failures, [`Error::Storage`] for
+    /// disk failures.
+    pub async fn download_target(
+        &self,
+        target_path: &str,
+        info: &TargetFile,
+        dir: &Path,
+        progress: Option<Progress<'_>>,
+    ) -> Result<PathBuf, Error> {
+        if let Some(path) = self.cached_target(dir, target_path, info)? {
+            tracing::debug!(target_path, "cached target matches; not downloading");
+            return Ok(path);
+        }
+        let url = self.target_url(target_path, info)?;
+        let refused = |source| Error::Target {
+            path: target_path.into(),
+            url: url.to_string(),
+            source,
+        };
+        // Prepared before any byte is fetched: an unverifiable hash fails up front.
+        let mut check = IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(refused)?;
+        let mut body = BoundedBody::start(self.fetcher.as_ref(), &url, info.length, self.config.transfer).await?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .suffix(".part")
+            .tempfile_in(dir)
+            .map_err(Error::storage("creating a temporary file in", dir))?;
+        let mut progress = progress;
+        while let Some(chunk) = body.chunk().await? {
+            check.update(&chunk).map_err(refused)?;
+            tmp.write_all(&chunk)
+                .map_err(Error::storage("writing", tmp.path()))?;
+            if let Some(report) = progress.as_mut() {
+                report(check.seen(), info.length);
+            }
+        }
+        check.finish().map_err(refused)?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(Error::storage("syncing", tmp.path()))?;
+        let dest = Client::local_target_path(dir, target_path);
+        tmp.persist(&dest)
+            .map_err(|e| Error::storage("renaming into", &dest)(e.error))?;
+        sync_dir(dir).map_err(Error::storage("syncing", dir))?;
+        tracing::info!(target_path, path = %dest.display(), "target verified and stored");
+        Ok(dest)
+    }
+}

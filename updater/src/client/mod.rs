@@ -1,0 +1,387 @@
+//! The TUF client workflow (specification section 5): refresh the trusted metadata,
+//! look up a target through delegations, download and verify it.
+//!
+//! The client decides *what* to fetch and *where* to keep it. Whether to trust what
+//! it fetched is decided by [`crate::trust`] (metadata) and [`crate::integrity`]
+//! (targets). Metadata is persisted, byte for byte as received, only after it has
+//! been accepted; a target reaches its final path only after its length and every
+//! hash matched.
+
+mod download;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::error::Error;
+use crate::fetch::{read_bounded, FetchError, Fetcher, TransferLimits};
+use crate::metadata::{RoleType, Root, TargetFile};
+use crate::store::{encode_name, MetadataStore};
+use crate::trust::{
+    role_keys_changed, Origin, TimestampUpdate, TrustError, TrustedMetadata, ROOT_DELEGATOR,
+};
+
+pub use download::Progress;
+
+/// Upper bounds that keep a hostile repository from exhausting the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Maximum size of a root metadata file.
+    pub root_max_length: u64,
+    /// Maximum size of timestamp metadata.
+    pub timestamp_max_length: u64,
+    /// Maximum size of snapshot metadata when timestamp does not list its length.
+    pub snapshot_max_length: u64,
+    /// Maximum size of targets metadata when snapshot does not list its length.
+    pub targets_max_length: u64,
+    /// How many root versions one refresh may walk (spec 5.3.3).
+    pub max_root_rotations: u64,
+    /// How many targets roles one target lookup may visit (spec 5.6.7).
+    pub max_delegations: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            root_max_length: 512_000,
+            timestamp_max_length: 16_384,
+            snapshot_max_length: 2_000_000,
+            targets_max_length: 5_000_000,
+            max_root_rotations: 256,
+            max_delegations: 32,
+        }
+    }
+}
+
+/// Where the client keeps its state and where the repository is.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Directory of trusted metadata; must hold `root.json` (see [`Client::init`]).
+    pub metadata_dir: PathBuf,
+    /// Base URL of the repository's metadata (a trailing `/` is added if missing).
+    pub metadata_base_url: Url,
+    /// Base URL of the repository's targets.
+    pub targets_base_url: Url,
+    /// Size and count limits.
+    pub limits: Limits,
+    /// Timeouts and minimum transfer rate.
+    pub transfer: TransferLimits,
+}
+
+impl ClientConfig {
+    /// A configuration with default limits.
+    pub fn new(metadata_dir: impl Into<PathBuf>, metadata_base_url: Url, targets_base_url: Url) -> Self {
+        ClientConfig {
+            metadata_dir: metadata_dir.into(),
+            metadata_base_url: with_trailing_slash(metadata_base_url),
+            targets_base_url: with_trailing_slash(targets_base_url),
+            limits: Limits::default(),
+            transfer: TransferLimits::default(),
+        }
+    }
+}
+
+fn with_trailing_slash(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}
+
+/// A TUF client over one repository and one metadata directory.
+///
+/// The reference time for expiry is read once, when the client is created, and
+/// used for every check of its refresh.
+pub struct Client {
+    config: ClientConfig,
+    fetcher: Arc<dyn Fetcher>,
+    store: MetadataStore,
+    trusted: TrustedMetadata,
+    refreshed: bool,
+}
+
+impl Client {
+    /// Installs `root_bytes` as the trusted root of a new metadata directory (created
+    /// if missing), after checking that it is a root signed by a threshold of its own
+    /// keys. This is the trust anchor: it must come from a trusted channel (shipped
+    /// with the application), never from the network.
+    ///
+    /// # Errors
+    /// [`Error::Metadata`] when the root is malformed or not self-signed;
+    /// [`Error::Storage`] when it cannot be written.
+    pub fn init(metadata_dir: &Path, root_bytes: &[u8]) -> Result<(), Error> {
+        TrustedMetadata::new(root_bytes, OffsetDateTime::now_utc())?;
+        std::fs::create_dir_all(metadata_dir)
+            .map_err(Error::storage("creating", metadata_dir))?;
+        let store = MetadataStore::new(metadata_dir);
+        store
+            .save("root", root_bytes)
+            .map_err(Error::storage("writing", store.path("root")))
+    }
+
+    /// Opens the metadata directory and loads its trusted root, with the current time
+    /// as reference time.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the directory has no `root.json`; [`Error::Metadata`]
+    /// when it is not a valid self-signed root.
+    pub fn new(config: ClientConfig, fetcher: Arc<dyn Fetcher>) -> Result<Client, Error> {
+        Client::with_reference_time(config, fetcher, OffsetDateTime::now_utc())
+    }
+
+    /// As [`Client::new`] with an explicit reference time (for tests and replays).
+    ///
+    /// # Errors
+    /// As [`Client::new`].
+    pub fn with_reference_time(
+        config: ClientConfig,
+        fetcher: Arc<dyn Fetcher>,
+        now: OffsetDateTime,
+    ) -> Result<Client, Error> {
+        let store = MetadataStore::new(&config.metadata_dir);
+        let root_path = store.path("root");
+        let root = store
+            .load("root")
+            .map_err(Error::storage("reading", &root_path))?
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "{} does not exist: initialise the metadata directory with a trusted root first",
+                    root_path.display()
+                ))
+            })?;
+        let trusted = TrustedMetadata::new(&root, now)?;
+        Ok(Client {
+            config,
+            fetcher,
+            store,
+            trusted,
+            refreshed: false,
+        })
+    }
+
+    /// The trusted metadata so far.
+    pub fn trusted(&self) -> &TrustedMetadata {
+        &self.trusted
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Updates root, timestamp, snapshot and top-level targets (spec 5.3 to 5.6),
+    /// persisting each file as soon as it is trusted. Cached files are used when they
+    /// are still current, so an unchanged repository costs a root probe and a
+    /// timestamp. May be called once per client; later calls do nothing.
+    ///
+    /// # Errors
+    /// The first rule broken or transfer failed; metadata trusted before the failure
+    /// stays persisted, nothing untrusted is.
+    pub async fn refresh(&mut self) -> Result<(), Error> {
+        if self.refreshed {
+            return Ok(());
+        }
+        self.refreshed = true;
+        self.load_root().await?;
+        self.load_timestamp().await?;
+        self.load_snapshot().await?;
+        self.load_targets(RoleType::Targets.as_str(), ROOT_DELEGATOR)
+            .await
+    }
+
+    fn metadata_url(&self, file: &str) -> Result<Url, Error> {
+        join_url(&self.config.metadata_base_url, file)
+    }
+
+    async fn fetch_metadata(&self, file: &str, max_length: u64) -> Result<Vec<u8>, FetchError> {
+        let url = self
+            .metadata_url(file)
+            .map_err(|e| FetchError::Transport {
+                url: file.to_string(),
+                message: e.to_string(),
+            })?;
+        tracing::debug!(%url, max_length, "fetching metadata");
+        read_bounded(self.fetcher.as_ref(), &url, max_length, self.config.transfer).await
+    }
+
+    fn persist(&self, role: &str, bytes: &[u8]) -> Result<(), Error> {
+        self.store
+            .save(role, bytes)
+            .map_err(Error::storage("writing", self.store.path(role)))
+    }
+
+    fn cached(&self, role: &str) -> Option<Vec<u8>> {
+        match self.store.load(role) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::warn!(role, error = %e, "cannot read cached metadata; fetching it again");
+                None
+            }
+        }
+    }
+
+    /// Spec 5.3: walk root versions N+1, N+2, ... until the repository has no more.
+    async fn load_root(&mut self) -> Result<(), Error> {
+        let initial: Root = self.trusted.root().clone();
+        let limits = self.config.limits;
+        for _ in 0..limits.max_root_rotations {
+            let next = self.trusted.root().common.version + 1;
+            let file = format!("{next}.root.json");
+            let bytes = match self.fetch_metadata(&file, limits.root_max_length).await {
+                Ok(bytes) => bytes,
+                Err(e) if e.is_not_found() => break,
+                Err(e) => return Err(e.into()),
+            };
+            self.trusted.update_root(&bytes)?;
+            self.persist("root", &bytes)?;
+            tracing::info!(version = next, "trusted new root");
+        }
+        // Spec 5.3.11: after a rotation of timestamp or snapshot keys, the cached
+        // timestamp and snapshot are discarded (fast-forward attack recovery).
+        let final_root = self.trusted.root();
+        if role_keys_changed(&initial, final_root, RoleType::Timestamp)
+            || role_keys_changed(&initial, final_root, RoleType::Snapshot)
+        {
+            for role in ["timestamp", "snapshot"] {
+                self.store
+                    .remove(role)
+                    .map_err(Error::storage("removing", self.store.path(role)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Spec 5.4.
+    async fn load_timestamp(&mut self) -> Result<(), Error> {
+        if let Some(bytes) = self.cached("timestamp") {
+            if let Err(e) = self.trusted.update_timestamp(&bytes, Origin::Cache) {
+                tracing::debug!(error = %e, "cached timestamp not used as the current one");
+            }
+        }
+        let bytes = self
+            .fetch_metadata("timestamp.json", self.config.limits.timestamp_max_length)
+            .await?;
+        match self.trusted.update_timestamp(&bytes, Origin::Repository)? {
+            TimestampUpdate::Updated => self.persist("timestamp", &bytes),
+            TimestampUpdate::Unchanged => Ok(()),
+        }
+    }
+
+    /// Spec 5.5.
+    async fn load_snapshot(&mut self) -> Result<(), Error> {
+        if let Some(bytes) = self.cached("snapshot") {
+            match self.trusted.update_snapshot(&bytes, Origin::Cache) {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::debug!(error = %e, "cached snapshot is not current"),
+            }
+        }
+        let meta = self
+            .trusted
+            .timestamp()
+            .map(|t| t.snapshot_meta().clone())
+            .ok_or(TrustError::OutOfOrder("no timestamp has been loaded"))?;
+        let file = if self.trusted.root().consistent_snapshot {
+            format!("{}.snapshot.json", meta.version)
+        } else {
+            "snapshot.json".into()
+        };
+        let max = meta.length.unwrap_or(self.config.limits.snapshot_max_length);
+        let bytes = self.fetch_metadata(&file, max).await?;
+        self.trusted.update_snapshot(&bytes, Origin::Repository)?;
+        self.persist("snapshot", &bytes)
+    }
+
+    /// Spec 5.6: loads `role` as delegated by `delegator`, from the cache when current.
+    async fn load_targets(&mut self, role: &str, delegator: &str) -> Result<(), Error> {
+        if self.trusted.targets(role).is_some() {
+            return Ok(self.trusted.verify_delegation(role, delegator)?);
+        }
+        let meta = self.trusted.targets_meta(role)?.clone();
+        if let Some(bytes) = self.cached(role) {
+            match self
+                .trusted
+                .update_targets(role, delegator, &bytes, Origin::Cache)
+            {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::debug!(role, error = %e, "cached targets metadata is not current"),
+            }
+        }
+        let name = encode_name(role);
+        let file = if self.trusted.root().consistent_snapshot {
+            format!("{}.{name}.json", meta.version)
+        } else {
+            format!("{name}.json")
+        };
+        let max = meta.length.unwrap_or(self.config.limits.targets_max_length);
+        let bytes = self.fetch_metadata(&file, max).await?;
+        self.trusted
+            .update_targets(role, delegator, &bytes, Origin::Repository)?;
+        self.persist(role, &bytes)
+    }
+
+    /// Finds the trusted description of `target_path` (spec 5.6.7): a pre-order
+    /// depth-first search of the delegation graph from top-level targets, following
+    /// only delegations whose paths match, stopping at terminating delegations, never
+    /// visiting a role twice, and visiting at most `max_delegations` roles. Refreshes
+    /// first if that has not been done.
+    ///
+    /// # Errors
+    /// [`Error::TargetNotFound`] when no role reached lists the target; otherwise the
+    /// failure of loading a role on the way.
+    pub async fn target_info(&mut self, target_path: &str) -> Result<TargetFile, Error> {
+        self.refresh().await?;
+        let mut to_visit = vec![(
+            RoleType::Targets.as_str().to_string(),
+            ROOT_DELEGATOR.to_string(),
+        )];
+        let mut visited: HashSet<String> = HashSet::new();
+        while let Some((role, delegator)) = to_visit.pop() {
+            if visited.len() >= self.config.limits.max_delegations {
+                tracing::warn!(
+                    target_path,
+                    max = self.config.limits.max_delegations,
+                    "stopped the delegation search at the limit of roles to visit"
+                );
+                break;
+            }
+            if visited.contains(&role) {
+                continue;
+            }
+            self.load_targets(&role, &delegator).await?;
+            let Some(targets) = self.trusted.targets(&role) else {
+                break;
+            };
+            if let Some(info) = targets.targets.get(target_path) {
+                tracing::debug!(target_path, role, "target found");
+                return Ok(info.clone());
+            }
+            visited.insert(role.clone());
+            if let Some(delegations) = &targets.delegations {
+                let mut children = Vec::new();
+                for (child, terminating) in delegations.roles_for_target(target_path) {
+                    children.push((child, role.clone()));
+                    if terminating {
+                        to_visit.clear();
+                        break;
+                    }
+                }
+                to_visit.extend(children.into_iter().rev());
+            }
+        }
+        Err(Error::TargetNotFound {
+            path: target_path.to_string(),
+        })
+    }
+}
+
+/// Appends `rest` to `base` (which ends in `/`) without re-encoding what `base` holds.
+pub(crate) fn join_url(base: &Url, rest: &str) -> Result<Url, Error> {
+    let joined = format!("{}{}", base.as_str(), rest);
+    Url::parse(&joined).map_err(|e| Error::Config(format!("invalid URL {joined:?}: {e}")))
+}
+
+#[cfg(test)]
+mod tests;

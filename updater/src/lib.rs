@@ -1,0 +1,55 @@
+//! # updater: signed auto-updates on The Update Framework
+//!
+//! `updater` keeps trusted [TUF](https://theupdateframework.io) metadata (root,
+//! timestamp, snapshot, targets and delegations; specification 1.0.x), finds the
+//! target a program asks for, downloads it and verifies every byte against
+//! threshold-signed metadata before anything else may see it.
+//!
+//! ## Threat model
+//!
+//! Anyone may control the repository's server, its mirrors, DNS or the network in
+//! between (CWE-494). They may serve old metadata (rollback), withhold new metadata
+//! (freeze), combine files from different releases (mix-and-match), send endless or
+//! very slow responses, or hold some, but fewer than a threshold of, signing keys.
+//! The client refuses all of these; what it installs is only ever what a threshold of
+//! the repository's keys signed, and never older than what it trusted before.
+//!
+//! ## Design: data flows one way
+//!
+//! ```text
+//!  fetch (bytes, bounded)  ->  trust (verify, decide)  ->  store (persist trusted state)
+//!                                    |
+//!                                    v
+//!                    client: delegation search  ->  download target (stream, hash)
+//! ```
+//!
+//! - [`metadata`]: the data model, canonical JSON and signature verification. Pure.
+//! - [`trust`]: the trusted metadata set, a pure state machine; every security
+//!   decision about metadata is made there.
+//! - [`integrity`]: the length-and-hashes check for payloads and referenced metadata.
+//! - [`fetch`]: bounded transports (`https://`, `http://` when allowed, `file://`).
+//! - [`store`]: atomic, durable persistence of trusted metadata.
+//! - [`client`]: the workflow of specification section 5 over the parts above.
+//!
+//! Rule of the house: no byte from the network reaches the store, a target path, or
+//! an executable bit before [`trust`] (for metadata) or the length and hashes (for
+//! payloads) have accepted it.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod error;
+pub mod fetch;
+pub mod integrity;
+pub mod metadata;
+pub mod store;
+pub mod trust;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+
+
+pub use client::{Client, ClientConfig, Limits};
+pub use error::Error;
