@@ -5,6 +5,8 @@
 //! and 1 on any failure, and a metadata directory holding `root.json`,
 //! `timestamp.json`, `snapshot.json`, `targets.json` and `ROLE.json` for delegated roles.
 
+mod demo;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -58,6 +60,9 @@ enum Command {
     Refresh,
     /// Refresh, then download and verify each --target-name into --target-dir.
     Download,
+    /// Run the whole loop on a built-in local repository: keys, signing, serving,
+    /// refresh, verified download, an update, and a tampered release refused.
+    Demo,
 }
 
 fn main() -> ExitCode {
@@ -65,10 +70,16 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
-    init_logging(cli.verbose);
+    // The demo prints its own narrative; only warnings from the library unless -v.
+    let quiet = matches!(cli.command, Command::Demo) && cli.verbose == 0;
+    init_logging(cli.verbose, quiet);
     // The conformance protocol demands exit status 1 for every failure, panics included.
     match std::panic::catch_unwind(|| run(&cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -80,8 +91,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, quiet: bool) {
     let default = match verbose {
+        0 if quiet => "warn",
         0 => "updater=info,updater_cli=info",
         1 => "updater=debug,updater_cli=debug",
         _ => "trace",
@@ -111,6 +123,7 @@ fn run(cli: &Cli) -> Result<()> {
                 Ok(())
             }
             Command::Download => download(cli).await,
+            Command::Demo => demo::run().await,
         }
     })
 }
@@ -124,7 +137,8 @@ fn metadata_dir(cli: &Cli) -> Result<&Path> {
 fn init(cli: &Cli, root: &Path) -> Result<()> {
     let dir = metadata_dir(cli)?;
     let bytes = std::fs::read(root).with_context(|| format!("reading {}", root.display()))?;
-    Client::init(dir, &bytes).with_context(|| format!("{} is not a usable trusted root", root.display()))?;
+    Client::init(dir, &bytes)
+        .with_context(|| format!("{} is not a usable trusted root", root.display()))?;
     tracing::info!(dir = %dir.display(), "trusted root installed");
     Ok(())
 }
@@ -136,7 +150,9 @@ fn open_client(cli: &Cli) -> Result<Client> {
     };
     let targets_url = match &cli.target_base_url {
         Some(url) => url.clone(),
-        None => metadata_url.join("../targets/").unwrap_or_else(|_| metadata_url.clone()),
+        None => metadata_url
+            .join("../targets/")
+            .unwrap_or_else(|_| metadata_url.clone()),
     };
     let options = HttpOptions {
         allow_http: cli.allow_http,
@@ -164,7 +180,9 @@ async fn download(cli: &Cli) -> Result<()> {
     client.refresh().await?;
     for name in &cli.target_names {
         let info = client.target_info(name).await?;
-        let path = client.download_target(name, &info, target_dir, None).await?;
+        let path = client
+            .download_target(name, &info, target_dir, None)
+            .await?;
         tracing::info!(target = %name, path = %path.display(), "verified");
     }
     Ok(())

@@ -1,0 +1,15 @@
+//! # repo-tool: the release engineer's side of a TUF repository
+//!
+//! Keys and signing ([`signer`]: the [`signer::Signer`] trait and PKCS#8 file keys),
+//! writing and publishing repositories ([`repository`]), and a loopback static server
+//! for previewing what was published ([`serve`]).
+//!
+//! Metadata types, canonical JSON and verification are shared with the `updater`
+//! client crate, so what this tool signs is checked by exactly the code that clients run.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod repository;
+pub mod serve;
+pub mod signer;

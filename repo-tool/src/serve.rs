@@ -1,0 +1,131 @@
+//! A minimal static file server for previewing a published repository on loopback.
+//!
+//! GET and HEAD only; paths are percent-decoded and refused if any segment is `..`
+//! or empty, so nothing outside the served directory is reachable. For production,
+//! publish the directory to any static web server or CDN instead.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// A server running in the background; stops when dropped.
+pub struct StaticServer {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl StaticServer {
+    /// Serves `root` on `addr` (use port 0 for any free port) from the current runtime.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn start(root: &Path, addr: SocketAddr) -> std::io::Result<StaticServer> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let root = root.to_path_buf();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let root = root.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let root = root.clone();
+                        async move { Ok::<_, Infallible>(respond(&root, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(StaticServer { addr, task })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR/`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn status(code: StatusCode) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(code.to_string())));
+    *response.status_mut() = code;
+    response
+}
+
+/// Maps a request path to a file below `root`, refusing anything that could escape it.
+pub fn resolve(root: &Path, request_path: &str) -> Option<PathBuf> {
+    let decoded = percent_encoding::percent_decode_str(request_path)
+        .decode_utf8()
+        .ok()?;
+    let mut path = root.to_path_buf();
+    for segment in decoded.trim_start_matches('/').split('/') {
+        if segment.is_empty() || segment == "." || segment == ".." || segment.contains('\\') {
+            return None;
+        }
+        path.push(segment);
+    }
+    Some(path)
+}
+
+async fn respond(root: &Path, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return status(StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let Some(path) = resolve(root, req.uri().path()) else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => {
+            let body = if req.method() == Method::HEAD {
+                Bytes::new()
+            } else {
+                Bytes::from(bytes)
+            };
+            Response::new(Full::new(body))
+        }
+        Err(_) => status(StatusCode::NOT_FOUND),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_paths_that_escape_the_root() {
+        let root = Path::new("/srv/repo");
+        assert_eq!(
+            resolve(root, "/metadata/1.root.json").unwrap(),
+            root.join("metadata/1.root.json")
+        );
+        for bad in [
+            "/../etc/passwd",
+            "/metadata/%2e%2e/x",
+            "/a//b",
+            "/",
+            "/x/./y",
+        ] {
+            assert!(resolve(root, bad).is_none(), "{bad}");
+        }
+    }
+}

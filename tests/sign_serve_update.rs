@@ -1,0 +1,104 @@
+//! End to end: repo-tool signs and publishes, a real HTTP server on loopback serves,
+//! the updater client refreshes, downloads and verifies, follows a new release, and
+//! refuses tampered content.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use repo_tool::repository::{Repository, RoleSigners};
+use repo_tool::serve::StaticServer;
+use repo_tool::signer::{FileKey, KeyKind, Signer};
+use time::OffsetDateTime;
+use updater::fetch::{DefaultFetcher, HttpOptions};
+use updater::{Client, ClientConfig, Error};
+use url::Url;
+
+#[tokio::test]
+async fn client_follows_releases_published_by_repo_tool_and_refuses_tampering() {
+    let work = tempfile::tempdir().unwrap();
+    let repo_dir = work.path().join("repo");
+    let keys: Vec<FileKey> = (0..6)
+        .map(|i| {
+            FileKey::generate(if i % 2 == 0 {
+                KeyKind::Ed25519
+            } else {
+                KeyKind::EcdsaP256
+            })
+            .unwrap()
+        })
+        .collect();
+    let signers = RoleSigners {
+        root: vec![&keys[0], &keys[1], &keys[2] as &dyn Signer],
+        targets: vec![&keys[3]],
+        snapshot: vec![&keys[4]],
+        timestamp: vec![&keys[5]],
+    };
+    let now = OffsetDateTime::now_utc();
+    let mut repo = Repository::create(&signers, &BTreeMap::from([("root", 2)]), now).unwrap();
+    repo.add_target("app/v1.bin", b"release one".to_vec(), None)
+        .unwrap();
+    repo.publish(&repo_dir, &signers, now).unwrap();
+
+    let server = StaticServer::start(&repo_dir, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let base = Url::parse(&server.base_url()).unwrap();
+    let metadata_dir = work.path().join("client");
+    Client::init(
+        &metadata_dir,
+        &std::fs::read(repo_dir.join("metadata/1.root.json")).unwrap(),
+    )
+    .unwrap();
+    let config = ClientConfig::new(
+        &metadata_dir,
+        base.join("metadata/").unwrap(),
+        base.join("targets/").unwrap(),
+    );
+    let fetcher = Arc::new(DefaultFetcher::new(HttpOptions::default()).unwrap());
+    let out = work.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+
+    let mut client = Client::new(config.clone(), fetcher.clone()).unwrap();
+    let info = client.target_info("app/v1.bin").await.unwrap();
+    let path = client
+        .download_target("app/v1.bin", &info, &out, None)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"release one");
+
+    repo.add_target("app/v2.bin", b"release two".to_vec(), None)
+        .unwrap();
+    repo.publish(&repo_dir, &signers, now).unwrap();
+    let mut client = Client::new(config.clone(), fetcher.clone()).unwrap();
+    let info = client.target_info("app/v2.bin").await.unwrap();
+    assert_eq!(
+        client.trusted().targets("targets").unwrap().common.version,
+        2
+    );
+    let path = client
+        .download_target("app/v2.bin", &info, &out, None)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"release two");
+
+    // An attacker with access to the server swaps the bytes of a new release.
+    repo.add_target("app/v3.bin", b"release three".to_vec(), None)
+        .unwrap();
+    repo.publish(&repo_dir, &signers, now).unwrap();
+    let mut client = Client::new(config, fetcher).unwrap();
+    let info = client.target_info("app/v3.bin").await.unwrap();
+    for hash in info.hashes.values() {
+        std::fs::write(
+            repo_dir.join(format!("targets/app/{hash}.v3.bin")),
+            b"release evil!",
+        )
+        .unwrap();
+    }
+    let err = client
+        .download_target("app/v3.bin", &info, &out, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Target { .. }), "{err}");
+    assert!(!Client::local_target_path(&out, "app/v3.bin").exists());
+}
