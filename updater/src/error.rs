@@ -54,7 +54,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn storage(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    pub(crate) fn storage(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Storage {
             action,

@@ -76,9 +76,10 @@ impl IntegrityCheck {
                     })
                 }
             };
-            let expected = hex::decode(hex_digest).map_err(|_| IntegrityError::MalformedDigest {
-                algorithm: name.clone(),
-            })?;
+            let expected =
+                hex::decode(hex_digest).map_err(|_| IntegrityError::MalformedDigest {
+                    algorithm: name.clone(),
+                })?;
             hashers.push((name.clone(), expected, digest::Context::new(algorithm)));
         }
         Ok(IntegrityCheck {
@@ -169,13 +170,19 @@ mod tests {
 
     #[test]
     fn accepts_matching_length_and_all_hashes() {
-        let h = hashes(&[("sha256", sha256_hex(b"abc")), ("sha512", sha512_hex(b"abc"))]);
+        let h = hashes(&[
+            ("sha256", sha256_hex(b"abc")),
+            ("sha512", sha512_hex(b"abc")),
+        ]);
         IntegrityCheck::check_bytes(b"abc", Some(3), Some(&h)).unwrap();
     }
 
     #[test]
     fn rejects_when_any_listed_hash_differs() {
-        let h = hashes(&[("sha256", sha256_hex(b"abc")), ("sha512", sha512_hex(b"abd"))]);
+        let h = hashes(&[
+            ("sha256", sha256_hex(b"abc")),
+            ("sha512", sha512_hex(b"abd")),
+        ]);
         assert_eq!(
             IntegrityCheck::check_bytes(b"abc", Some(3), Some(&h)),
             Err(IntegrityError::HashMismatch {

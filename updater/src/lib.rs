@@ -49,7 +49,5 @@ pub mod trust;
 #[cfg(test)]
 pub(crate) mod testing;
 
-
-
 pub use client::{Client, ClientConfig, Limits};
 pub use error::Error;

@@ -143,7 +143,10 @@ mod tests {
         assert_eq!(target_file_name("a/b.txt"), "a%2Fb.txt");
         for p in ["", ".", ".."] {
             let name = target_file_name(p);
-            assert!(!["", ".", ".."].contains(&name.as_str()), "{p:?} -> {name:?}");
+            assert!(
+                !["", ".", ".."].contains(&name.as_str()),
+                "{p:?} -> {name:?}"
+            );
         }
     }
 

@@ -136,7 +136,10 @@ impl RepoSim {
     }
 
     fn keys_for(&self, role: &str) -> Vec<&TestKey> {
-        self.signers.get(role).map(|v| v.iter().collect()).unwrap_or_default()
+        self.signers
+            .get(role)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default()
     }
 
     /// Signs the current root and appends it to the published versions.
@@ -167,7 +170,9 @@ impl RepoSim {
     }
 
     pub fn root_bytes(&self, version: u64) -> Option<Vec<u8>> {
-        self.signed_roots.get((version as usize).checked_sub(1)?).cloned()
+        self.signed_roots
+            .get((version as usize).checked_sub(1)?)
+            .cloned()
     }
 
     pub fn latest_root(&self) -> Vec<u8> {
@@ -203,7 +208,13 @@ impl RepoSim {
     }
 
     /// Delegates from `delegator` to a new role `name` with one new key.
-    pub fn add_delegation(&mut self, delegator: &str, name: &str, paths: &[&str], terminating: bool) {
+    pub fn add_delegation(
+        &mut self,
+        delegator: &str,
+        name: &str,
+        paths: &[&str],
+        terminating: bool,
+    ) {
         let key = TestKey::generate();
         let d = self
             .targets
@@ -313,7 +324,11 @@ impl RepoSim {
         if let Some(name) = path.strip_prefix("targets/") {
             let (dir, file) = name.rsplit_once('/').map_or(("", name), |(d, f)| (d, f));
             let (hash, base) = file.split_once('.')?;
-            let full = if dir.is_empty() { base.to_string() } else { format!("{dir}/{base}") };
+            let full = if dir.is_empty() {
+                base.to_string()
+            } else {
+                format!("{dir}/{base}")
+            };
             let data = self.target_files.get(&full)?;
             return (sha256_hex(data) == hash).then(|| data.clone());
         }
@@ -337,21 +352,21 @@ pub struct SimFetcher(pub Arc<Mutex<RepoSim>>);
 pub const BASE: &str = "https://repo.test/";
 
 impl Fetcher for SimFetcher {
-    fn fetch<'a>(
-        &'a self,
-        url: &'a url::Url,
-        _max_length: u64,
-    ) -> crate::fetch::FetchFuture<'a> {
+    fn fetch<'a>(&'a self, url: &'a url::Url, _max_length: u64) -> crate::fetch::FetchFuture<'a> {
         Box::pin(async move {
             let path = url
                 .as_str()
                 .strip_prefix(BASE)
-                .ok_or_else(|| FetchError::NotFound { url: url.to_string() })?
+                .ok_or_else(|| FetchError::NotFound {
+                    url: url.to_string(),
+                })?
                 .to_string();
             let served = self.0.lock().unwrap().serve(&path);
             match served {
                 Some(bytes) => Ok(ResponseBody::from_bytes(bytes)),
-                None => Err(FetchError::NotFound { url: url.to_string() }),
+                None => Err(FetchError::NotFound {
+                    url: url.to_string(),
+                }),
             }
         })
     }

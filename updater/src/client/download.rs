@@ -58,13 +58,14 @@ impl Client {
         let Ok(mut file) = std::fs::File::open(&path) else {
             return Ok(None);
         };
-        let mut check = IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(|source| {
-            Error::Target {
-                path: target_path.into(),
-                url: path.display().to_string(),
-                source,
-            }
-        })?;
+        let mut check =
+            IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(|source| {
+                Error::Target {
+                    path: target_path.into(),
+                    url: path.display().to_string(),
+                    source,
+                }
+            })?;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             match file.read(&mut buf) {
@@ -108,8 +109,15 @@ impl Client {
             source,
         };
         // Prepared before any byte is fetched: an unverifiable hash fails up front.
-        let mut check = IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(refused)?;
-        let mut body = BoundedBody::start(self.fetcher.as_ref(), &url, info.length, self.config.transfer).await?;
+        let mut check =
+            IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(refused)?;
+        let mut body = BoundedBody::start(
+            self.fetcher.as_ref(),
+            &url,
+            info.length,
+            self.config.transfer,
+        )
+        .await?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".tmp-")
             .suffix(".part")

@@ -72,7 +72,11 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// A configuration with default limits.
-    pub fn new(metadata_dir: impl Into<PathBuf>, metadata_base_url: Url, targets_base_url: Url) -> Self {
+    pub fn new(
+        metadata_dir: impl Into<PathBuf>,
+        metadata_base_url: Url,
+        targets_base_url: Url,
+    ) -> Self {
         ClientConfig {
             metadata_dir: metadata_dir.into(),
             metadata_base_url: with_trailing_slash(metadata_base_url),
@@ -114,8 +118,7 @@ impl Client {
     /// [`Error::Storage`] when it cannot be written.
     pub fn init(metadata_dir: &Path, root_bytes: &[u8]) -> Result<(), Error> {
         TrustedMetadata::new(root_bytes, OffsetDateTime::now_utc())?;
-        std::fs::create_dir_all(metadata_dir)
-            .map_err(Error::storage("creating", metadata_dir))?;
+        std::fs::create_dir_all(metadata_dir).map_err(Error::storage("creating", metadata_dir))?;
         let store = MetadataStore::new(metadata_dir);
         store
             .save("root", root_bytes)
@@ -197,14 +200,18 @@ impl Client {
     }
 
     async fn fetch_metadata(&self, file: &str, max_length: u64) -> Result<Vec<u8>, FetchError> {
-        let url = self
-            .metadata_url(file)
-            .map_err(|e| FetchError::Transport {
-                url: file.to_string(),
-                message: e.to_string(),
-            })?;
+        let url = self.metadata_url(file).map_err(|e| FetchError::Transport {
+            url: file.to_string(),
+            message: e.to_string(),
+        })?;
         tracing::debug!(%url, max_length, "fetching metadata");
-        read_bounded(self.fetcher.as_ref(), &url, max_length, self.config.transfer).await
+        read_bounded(
+            self.fetcher.as_ref(),
+            &url,
+            max_length,
+            self.config.transfer,
+        )
+        .await
     }
 
     fn persist(&self, role: &str, bytes: &[u8]) -> Result<(), Error> {
@@ -288,7 +295,9 @@ impl Client {
         } else {
             "snapshot.json".into()
         };
-        let max = meta.length.unwrap_or(self.config.limits.snapshot_max_length);
+        let max = meta
+            .length
+            .unwrap_or(self.config.limits.snapshot_max_length);
         let bytes = self.fetch_metadata(&file, max).await?;
         self.trusted.update_snapshot(&bytes, Origin::Repository)?;
         self.persist("snapshot", &bytes)
@@ -306,7 +315,9 @@ impl Client {
                 .update_targets(role, delegator, &bytes, Origin::Cache)
             {
                 Ok(()) => return Ok(()),
-                Err(e) => tracing::debug!(role, error = %e, "cached targets metadata is not current"),
+                Err(e) => {
+                    tracing::debug!(role, error = %e, "cached targets metadata is not current")
+                }
             }
         }
         let name = encode_name(role);

@@ -162,14 +162,14 @@ impl Fetcher for HttpFetcher {
                     url: url.to_string(),
                     message: format!("invalid request: {e}"),
                 })?;
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| FetchError::Transport {
-                    url: url.to_string(),
-                    message: describe_client_error(&e),
-                })?;
+            let response =
+                self.client
+                    .request(request)
+                    .await
+                    .map_err(|e| FetchError::Transport {
+                        url: url.to_string(),
+                        message: describe_client_error(&e),
+                    })?;
             let status = response.status();
             if status == hyper::StatusCode::NOT_FOUND || status == hyper::StatusCode::FORBIDDEN {
                 return Err(FetchError::NotFound {

@@ -89,7 +89,8 @@ impl FetchError {
 }
 
 /// The future returned by [`Fetcher::fetch`].
-pub type FetchFuture<'a> = Pin<Box<dyn Future<Output = Result<ResponseBody, FetchError>> + Send + 'a>>;
+pub type FetchFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<ResponseBody, FetchError>> + Send + 'a>>;
 
 /// The future returned by [`ChunkSource::next_chunk`].
 pub type ChunkFuture<'a> =
@@ -336,7 +337,10 @@ mod tests {
         let err = read_bounded(&EndlessFetcher, &url(), 10_000, TransferLimits::default())
             .await
             .unwrap_err();
-        assert!(matches!(err, FetchError::TooLarge { limit: 10_000, .. }), "{err}");
+        assert!(
+            matches!(err, FetchError::TooLarge { limit: 10_000, .. }),
+            "{err}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -348,7 +352,10 @@ mod tests {
         let err = read_bounded(&StalledFetcher, &url(), 10, limits)
             .await
             .unwrap_err();
-        assert!(matches!(err, FetchError::Timeout { seconds: 5, .. }), "{err}");
+        assert!(
+            matches!(err, FetchError::Timeout { seconds: 5, .. }),
+            "{err}"
+        );
     }
 
     #[tokio::test]

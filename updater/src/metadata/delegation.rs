@@ -169,9 +169,7 @@ impl SuccinctRoles {
             )));
         }
         if self.threshold == 0 {
-            return Err(ParseError::Invalid(
-                "succinct_roles has threshold 0".into(),
-            ));
+            return Err(ParseError::Invalid("succinct_roles has threshold 0".into()));
         }
         Ok(())
     }
@@ -213,7 +211,9 @@ impl SuccinctRoles {
             return false;
         };
         suffix.len() == self.suffix_len()
-            && suffix.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && suffix
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
             && u64::from_str_radix(suffix, 16).is_ok_and(|n| n < self.bin_count())
     }
 }

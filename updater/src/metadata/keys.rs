@@ -210,7 +210,9 @@ mod tests {
         let rng = SystemRandom::new();
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
-        let key = Key::ed25519(pair.public_key().as_ref()).verifying_key().unwrap();
+        let key = Key::ed25519(pair.public_key().as_ref())
+            .verifying_key()
+            .unwrap();
         let sig = pair.sign(b"msg");
         assert!(key.verify(b"msg", sig.as_ref()));
         assert!(!key.verify(b"other", sig.as_ref()));

@@ -520,7 +520,8 @@ mod tests {
 
     #[test]
     fn keeps_unrecognized_fields_in_canonical_bytes() {
-        let doc = br#"{"signatures":[],"signed":{"_type":"timestamp","spec_version":"1.0.0","version":1,
+        let doc =
+            br#"{"signatures":[],"signed":{"_type":"timestamp","spec_version":"1.0.0","version":1,
             "expires":"2030-01-01T00:00:00Z","x-custom":{"b":1,"a":"\u00e9"},
             "meta":{"snapshot.json":{"version":1,"x-more":true}}}}"#;
         let env = Envelope::<Timestamp>::from_slice(doc).unwrap();
@@ -532,14 +533,16 @@ mod tests {
 
     #[test]
     fn timestamp_must_reference_only_snapshot() {
-        let doc = br#"{"signatures":[],"signed":{"_type":"timestamp","spec_version":"1.0.0","version":1,
+        let doc =
+            br#"{"signatures":[],"signed":{"_type":"timestamp","spec_version":"1.0.0","version":1,
             "expires":"2030-01-01T00:00:00Z","meta":{"targets.json":{"version":1}}}}"#;
         assert!(Envelope::<Timestamp>::from_slice(doc).is_err());
     }
 
     #[test]
     fn rejects_float_in_signed() {
-        let doc = br#"{"signatures":[],"signed":{"_type":"snapshot","spec_version":"1.0.0","version":1,
+        let doc =
+            br#"{"signatures":[],"signed":{"_type":"snapshot","spec_version":"1.0.0","version":1,
             "expires":"2030-01-01T00:00:00Z","meta":{},"x":1.5}}"#;
         assert!(Envelope::<Snapshot>::from_slice(doc).is_err());
     }

@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 
 use crate::integrity::IntegrityCheck;
 use crate::metadata::{
-    Envelope, Key, KeyId, MetaFile, ParseError, RoleKeys, RoleType, Root, SignedCommon, Snapshot,
+    canonical_json, Envelope, Key, KeyId, MetaFile, ParseError, RoleKeys, RoleType, Root, SignedCommon, Snapshot,
     Targets, Timestamp,
 };
 
@@ -532,16 +532,19 @@ fn check_integrity(role: &str, bytes: &[u8], meta: &MetaFile) -> Result<(), Trus
 /// True when `role`'s keys or threshold differ between two roots: spec 5.3.11 then
 /// asks to discard the trusted timestamp and snapshot (fast-forward recovery).
 pub fn role_keys_changed(old: &Root, new: &Root, role: RoleType) -> bool {
-    fn keys_of(root: &Root, role: RoleType) -> Option<(u64, Vec<(&String, Option<&Key>)>)> {
-        root.role(role).map(|rk| {
-            let mut ids: Vec<(&String, Option<&Key>)> =
-                rk.keyids.iter().map(|id| (id, root.keys.get(id))).collect();
-            ids.sort_by(|a, b| a.0.cmp(b.0));
-            ids.dedup();
-            (rk.threshold, ids)
-        })
-    }
-    keys_of(old, role) != keys_of(new, role)
+    let (Some(old_keys), Some(new_keys)) = (old.role(role), new.role(role)) else {
+        return true;
+    };
+    let key_set = |root: &Root, rk: &RoleKeys| -> BTreeSet<(String, Option<String>)> {
+        rk.keyids
+            .iter()
+            .map(|id| {
+                let key = root.keys.get(id).and_then(|k| canonical_json(k).ok());
+                (id.clone(), key)
+            })
+            .collect()
+    };
+    old_keys.threshold != new_keys.threshold || key_set(old, old_keys) != key_set(new, new_keys)
 }
 
 #[cfg(test)]
