@@ -42,7 +42,9 @@ pub enum TrustError {
         found: u64,
     },
     /// A version went back (rollback attack, spec 5.4.3, 5.5.5).
-    #[error("rollback refused: {role} version {found} is older than the trusted version {trusted}")]
+    #[error(
+        "rollback refused: {role} version {found} is older than the trusted version {trusted}"
+    )]
     Rollback {
         /// The role (or meta entry) whose version went back.
         role: String,
