@@ -4,5 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# python-tuf (the reference implementation) for the interoperability tests,
+# in a venv under target/ so nothing is installed system-wide.
+venv=target/interop-venv
+if ! "$venv/bin/python" -c "import tuf.ngclient" 2>/dev/null; then
+    echo "== setting up $venv with python-tuf from PyPI"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "tuf>=6,<8"
+fi
+export UPDATER_INTEROP_PYTHON="$PWD/$venv/bin/python"
+
 cargo test --workspace --all-targets "$@"
 cargo test --workspace --doc

@@ -1,0 +1,191 @@
+//! Interoperability with the reference implementation, python-tuf (the `tuf` package
+//! from PyPI): `updater` reads a repository written by python-tuf's Metadata API
+//! (succinct hash bins, ECDSA and ed25519 keys), and python-tuf's ngclient refreshes
+//! and downloads from a repository published by repo-tool and served over HTTP.
+//!
+//! Needs a Python with `tuf` installed, named by `UPDATER_INTEROP_PYTHON`;
+//! `bash scripts/test.sh` creates one. These tests fail (never skip) without it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use repo_tool::repository::{Repository, RoleSigners};
+use repo_tool::serve::StaticServer;
+use repo_tool::signer::{FileKey, KeyKind, Signer};
+use time::OffsetDateTime;
+use updater::fetch::FileFetcher;
+use updater::{Client, ClientConfig};
+use url::Url;
+
+fn python() -> PathBuf {
+    let python = std::env::var_os("UPDATER_INTEROP_PYTHON").expect(
+        "UPDATER_INTEROP_PYTHON must name a Python with python-tuf installed; `bash scripts/test.sh` sets it up",
+    );
+    PathBuf::from(python)
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(name)
+}
+
+fn file_url(path: &Path) -> Url {
+    Url::from_directory_path(path).unwrap()
+}
+
+#[tokio::test]
+async fn updater_reads_a_hash_binned_repository_written_by_python_tuf() {
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("repo");
+    let status = Command::new(python())
+        .arg(script("make_repo.py"))
+        .arg(&repo)
+        .args(["300", "6"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "make_repo.py failed");
+
+    let metadata_dir = work.path().join("client");
+    Client::init(
+        &metadata_dir,
+        &std::fs::read(repo.join("metadata/1.root.json")).unwrap(),
+    )
+    .unwrap();
+    let config = ClientConfig::new(
+        &metadata_dir,
+        file_url(&repo.join("metadata")),
+        file_url(&repo.join("targets")),
+    );
+    let mut client = Client::new(config, Arc::new(FileFetcher)).unwrap();
+    let out = work.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    for (name, content) in [
+        ("top.txt", "top-level target".to_string()),
+        ("files/file-0.txt", "content 0".to_string()),
+        ("files/file-299.txt", "content 299".to_string()),
+        ("files/file-123.txt", "content 123".to_string()),
+    ] {
+        let info = client.target_info(name).await.unwrap();
+        let path = client
+            .download_target(name, &info, &out, None)
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(path).unwrap(), content);
+    }
+    // Only the bins holding the requested targets were fetched: 64 bins exist.
+    let bins = std::fs::read_dir(&metadata_dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("bins-")
+        })
+        .count();
+    assert!((1..=3).contains(&bins), "{bins} bins loaded");
+    let err = client.target_info("files/file-300.txt").await.unwrap_err();
+    assert!(
+        matches!(err, updater::Error::TargetNotFound { .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_tuf_client_downloads_from_a_repository_published_by_repo_tool() {
+    let work = tempfile::tempdir().unwrap();
+    let repo_dir = work.path().join("repo");
+    let keys: Vec<FileKey> = [
+        KeyKind::Ed25519,
+        KeyKind::EcdsaP256,
+        KeyKind::Ed25519,
+        KeyKind::EcdsaP256,
+        KeyKind::Ed25519,
+    ]
+    .into_iter()
+    .map(|k| FileKey::generate(k).unwrap())
+    .collect();
+    let signers = RoleSigners {
+        root: vec![&keys[0] as &dyn Signer, &keys[1]],
+        targets: vec![&keys[2]],
+        snapshot: vec![&keys[3]],
+        timestamp: vec![&keys[4]],
+    };
+    let now = OffsetDateTime::now_utc();
+    let mut repo = Repository::create(&signers, &BTreeMap::from([("root", 2)]), now).unwrap();
+    repo.add_target(
+        "app/app-1.0.0.tar.gz",
+        b"release 1.0.0".to_vec(),
+        Some(serde_json::json!({"version": "1.0.0"})),
+    )
+    .unwrap();
+    repo.add_target("README", b"readme".to_vec(), None).unwrap();
+    repo.publish(&repo_dir, &signers, now).unwrap();
+    let server = StaticServer::start(&repo_dir, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+
+    let metadata_dir = work.path().join("py-client");
+    let out = work.path().join("py-out");
+    std::fs::create_dir_all(&metadata_dir).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::copy(
+        repo_dir.join("metadata/1.root.json"),
+        metadata_dir.join("root.json"),
+    )
+    .unwrap();
+    let base = server.base_url();
+    let args = vec![
+        script("ngclient_download.py").into_os_string(),
+        metadata_dir.clone().into_os_string(),
+        format!("{base}metadata/").into(),
+        format!("{base}targets/").into(),
+        out.clone().into_os_string(),
+        "app/app-1.0.0.tar.gz".into(),
+        "README".into(),
+    ];
+    let interpreter = python();
+    let output =
+        tokio::task::spawn_blocking(move || Command::new(interpreter).args(args).output().unwrap())
+            .await
+            .unwrap();
+    assert!(
+        output.status.success(),
+        "python-tuf refused the repository: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let paths: Vec<&str> = printed.lines().collect();
+    assert_eq!(paths.len(), 2);
+    assert_eq!(std::fs::read(paths[0]).unwrap(), b"release 1.0.0");
+    assert_eq!(std::fs::read(paths[1]).unwrap(), b"readme");
+
+    // A second release: python-tuf follows it too.
+    repo.add_target("app/app-1.1.0.tar.gz", b"release 1.1.0".to_vec(), None)
+        .unwrap();
+    repo.publish(&repo_dir, &signers, now).unwrap();
+    let args = vec![
+        script("ngclient_download.py").into_os_string(),
+        metadata_dir.into_os_string(),
+        format!("{base}metadata/").into(),
+        format!("{base}targets/").into(),
+        out.into_os_string(),
+        "app/app-1.1.0.tar.gz".into(),
+    ];
+    let interpreter = python();
+    let output =
+        tokio::task::spawn_blocking(move || Command::new(interpreter).args(args).output().unwrap())
+            .await
+            .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(std::fs::read(printed.trim()).unwrap(), b"release 1.1.0");
+}
