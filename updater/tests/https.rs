@@ -2,6 +2,8 @@
 //! here: a pinned CA is trusted, any other CA is refused, and plain http to a host
 //! that is not loopback is refused unless explicitly allowed.
 
+#![allow(clippy::unwrap_used)] // test fixtures: a failure to set up is a test failure
+
 use std::sync::Arc;
 use std::time::Duration;
 

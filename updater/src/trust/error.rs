@@ -5,9 +5,11 @@ use crate::metadata::ParseError;
 
 /// Why metadata was rejected, or why a call was refused.
 ///
-/// Every variant but [`TrustError::OutOfOrder`] and [`TrustError::Poisoned`] is the
-/// repository's fault (or an attacker's): the metadata offered breaks a rule of the
-/// TUF client workflow. Variants name the role and the numbers involved.
+/// [`TrustError::OutOfOrder`] and [`TrustError::NotDelegated`] are the caller's
+/// fault (see [`TrustError::is_caller_error`]); [`TrustError::Poisoned`] follows an
+/// earlier rejection. Every other variant is the repository's fault (or an
+/// attacker's): the metadata offered breaks a rule of the TUF client workflow.
+/// Variants name the role and the numbers involved.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrustError {
@@ -84,7 +86,8 @@ pub enum TrustError {
         /// The role.
         role: String,
     },
-    /// The delegator does not delegate to the role.
+    /// The delegator does not delegate to the role: the caller asked for a
+    /// delegation that the trusted metadata does not contain.
     #[error("{delegator} does not delegate to {role}")]
     NotDelegated {
         /// The role.
@@ -101,6 +104,12 @@ pub enum TrustError {
 }
 
 impl TrustError {
+    /// True when the caller, not the repository, is at fault: a bug in the code
+    /// driving the trusted set. Such errors do not poison it.
+    pub fn is_caller_error(&self) -> bool {
+        matches!(self, TrustError::OutOfOrder(_) | TrustError::NotDelegated { .. })
+    }
+
     /// Adds whose keys were checked to a threshold error.
     pub(crate) fn signed_by(self, who: &str) -> Self {
         match self {

@@ -140,7 +140,7 @@ impl TrustedMetadata {
         }
         let result = f(self);
         if let Err(e) = &result {
-            if origin == Origin::Repository && !matches!(e, TrustError::OutOfOrder(_)) {
+            if origin == Origin::Repository && !e.is_caller_error() {
                 self.poisoned = true;
             }
         }
@@ -180,7 +180,12 @@ impl TrustedMetadata {
                 &role_keys_of(&new.signed, RoleType::Root),
             )
             .map_err(|e| e.signed_by("the new root itself"))?;
-            let expected = old.common.version.saturating_add(1);
+            // A trusted root at u64::MAX can never be succeeded: no version is N+1.
+            let expected = old.common.version.checked_add(1).ok_or(TrustError::BadVersion {
+                role: "root".into(),
+                expected: u64::MAX,
+                found: new.signed.common.version,
+            })?;
             if new.signed.common.version != expected {
                 return Err(TrustError::BadVersion {
                     role: "root".into(),
@@ -202,9 +207,10 @@ impl TrustedMetadata {
     ///
     /// Checks the final root's expiry, the timestamp keys' threshold, that neither the
     /// timestamp version nor the snapshot version it lists goes back, and expiry. An
-    /// equal version leaves the trusted timestamp in place ([`TimestampUpdate::Unchanged`]).
-    /// A verified but expired timestamp is still kept for rollback checks, and the
-    /// call fails with [`TrustError::Expired`].
+    /// equal version leaves the trusted timestamp in place ([`TimestampUpdate::Unchanged`];
+    /// its expiry is checked when the snapshot is loaded). A newer, verified but expired
+    /// timestamp is still kept for rollback checks, and the call fails with
+    /// [`TrustError::Expired`].
     ///
     /// # Errors
     /// [`TrustError::OutOfOrder`] after snapshot; otherwise the rule broken.
@@ -393,8 +399,8 @@ impl TrustedMetadata {
                 "this targets role has been accepted already; use verify_delegation",
             ));
         }
-        let (keys, role_keys) = self.delegation_keys(role, delegator)?;
         self.guarded(origin, |set| {
+            let (keys, role_keys) = set.delegation_keys(role, delegator)?;
             set.check_snapshot_final()?;
             let meta = set.targets_meta(role)?.clone();
             check_integrity(role, bytes, &meta)?;
@@ -435,23 +441,28 @@ impl TrustedMetadata {
     /// [`TrustError::NotDelegated`], [`TrustError::ThresholdNotMet`], or
     /// [`TrustError::OutOfOrder`] if the role or delegator is not loaded.
     pub fn verify_delegation(&mut self, role: &str, delegator: &str) -> Result<(), TrustError> {
-        let (keys, role_keys) = self.delegation_keys(role, delegator)?;
-        let Some(trusted) = self.targets.get_mut(role) else {
+        if !self.targets.contains_key(role) {
             return Err(TrustError::OutOfOrder("targets role has not been loaded"));
-        };
-        if trusted.verified_by.contains(delegator) {
-            return Ok(());
         }
-        verify_threshold(
-            role,
-            &trusted.envelope.canonical_signed,
-            &trusted.envelope.signatures,
-            &keys,
-            &role_keys,
-        )
-        .map_err(|e| e.signed_by(&format!("delegator {delegator:?}")))?;
-        trusted.verified_by.insert(delegator.to_string());
-        Ok(())
+        self.guarded(Origin::Repository, |set| {
+            let (keys, role_keys) = set.delegation_keys(role, delegator)?;
+            let Some(trusted) = set.targets.get_mut(role) else {
+                return Err(TrustError::OutOfOrder("targets role has not been loaded"));
+            };
+            if trusted.verified_by.contains(delegator) {
+                return Ok(());
+            }
+            verify_threshold(
+                role,
+                &trusted.envelope.canonical_signed,
+                &trusted.envelope.signatures,
+                &keys,
+                &role_keys,
+            )
+            .map_err(|e| e.signed_by(&format!("delegator {delegator:?}")))?;
+            trusted.verified_by.insert(delegator.to_string());
+            Ok(())
+        })
     }
 
     /// The keys and threshold `delegator` assigns to `role`.
