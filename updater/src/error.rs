@@ -48,6 +48,14 @@ pub enum Error {
         /// The IO error.
         source: std::io::Error,
     },
+    /// This client's refresh failed earlier; its trusted state is incomplete.
+    #[error(
+        "the earlier refresh of this client failed ({cause}); create a new client to try again"
+    )]
+    RefreshFailed {
+        /// What the refresh failed with.
+        cause: String,
+    },
     /// Invalid configuration or arguments.
     #[error("{0}")]
     Config(String),

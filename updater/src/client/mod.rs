@@ -104,7 +104,15 @@ pub struct Client {
     fetcher: Arc<dyn Fetcher>,
     store: MetadataStore,
     trusted: TrustedMetadata,
-    refreshed: bool,
+    refresh: RefreshState,
+}
+
+/// Whether this client's one refresh has run, and how it went.
+#[derive(Debug, Clone)]
+enum RefreshState {
+    NotYet,
+    Done,
+    Failed(String),
 }
 
 impl Client {
@@ -161,7 +169,7 @@ impl Client {
             fetcher,
             store,
             trusted,
-            refreshed: false,
+            refresh: RefreshState::NotYet,
         })
     }
 
@@ -178,16 +186,32 @@ impl Client {
     /// Updates root, timestamp, snapshot and top-level targets (spec 5.3 to 5.6),
     /// persisting each file as soon as it is trusted. Cached files are used when they
     /// are still current, so an unchanged repository costs a root probe and a
-    /// timestamp. May be called once per client; later calls do nothing.
+    /// timestamp. Runs once per client: later calls return the first outcome (to
+    /// retry after a failure, create a new client).
     ///
     /// # Errors
     /// The first rule broken or transfer failed; metadata trusted before the failure
-    /// stays persisted, nothing untrusted is.
+    /// stays persisted, nothing untrusted is. After a failure, later calls (and
+    /// lookups) fail with [`Error::RefreshFailed`].
     pub async fn refresh(&mut self) -> Result<(), Error> {
-        if self.refreshed {
-            return Ok(());
+        match &self.refresh {
+            RefreshState::Done => return Ok(()),
+            RefreshState::Failed(cause) => {
+                return Err(Error::RefreshFailed {
+                    cause: cause.clone(),
+                })
+            }
+            RefreshState::NotYet => {}
         }
-        self.refreshed = true;
+        let result = self.refresh_once().await;
+        self.refresh = match &result {
+            Ok(()) => RefreshState::Done,
+            Err(e) => RefreshState::Failed(e.to_string()),
+        };
+        result
+    }
+
+    async fn refresh_once(&mut self) -> Result<(), Error> {
         self.load_root().await?;
         self.load_timestamp().await?;
         self.load_snapshot().await?;
