@@ -107,7 +107,10 @@ impl TrustError {
     /// True when the caller, not the repository, is at fault: a bug in the code
     /// driving the trusted set. Such errors do not poison it.
     pub fn is_caller_error(&self) -> bool {
-        matches!(self, TrustError::OutOfOrder(_) | TrustError::NotDelegated { .. })
+        matches!(
+            self,
+            TrustError::OutOfOrder(_) | TrustError::NotDelegated { .. }
+        )
     }
 
     /// Adds whose keys were checked to a threshold error.

@@ -25,8 +25,8 @@ use time::OffsetDateTime;
 
 use crate::integrity::IntegrityCheck;
 use crate::metadata::{
-    canonical_json, Envelope, Key, KeyId, MetaFile, ParseError, RoleKeys, RoleType, Root, SignedCommon, Snapshot,
-    Targets, Timestamp,
+    canonical_json, Envelope, Key, KeyId, MetaFile, ParseError, RoleKeys, RoleType, Root,
+    SignedCommon, Snapshot, Targets, Timestamp,
 };
 
 /// Where the bytes offered to the trusted set come from.
@@ -181,11 +181,15 @@ impl TrustedMetadata {
             )
             .map_err(|e| e.signed_by("the new root itself"))?;
             // A trusted root at u64::MAX can never be succeeded: no version is N+1.
-            let expected = old.common.version.checked_add(1).ok_or(TrustError::BadVersion {
-                role: "root".into(),
-                expected: u64::MAX,
-                found: new.signed.common.version,
-            })?;
+            let expected = old
+                .common
+                .version
+                .checked_add(1)
+                .ok_or(TrustError::BadVersion {
+                    role: "root".into(),
+                    expected: u64::MAX,
+                    found: new.signed.common.version,
+                })?;
             if new.signed.common.version != expected {
                 return Err(TrustError::BadVersion {
                     role: "root".into(),
