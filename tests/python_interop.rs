@@ -6,6 +6,8 @@
 //! Needs a Python with `tuf` installed, named by `UPDATER_INTEROP_PYTHON`;
 //! `bash scripts/test.sh` creates one. These tests fail (never skip) without it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test fixtures: a failed setup is a failed test
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -2,6 +2,8 @@
 //! the updater client refreshes, downloads and verifies, follows a new release, and
 //! refuses tampered content.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test fixtures: a failed setup is a failed test
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
