@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 # python-tuf (the reference implementation) for the interoperability tests,
 # in a venv under target/ so nothing is installed system-wide.
 venv=target/interop-venv
-if ! "$venv/bin/python" -c "import tuf.ngclient" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import tuf.ngclient, cryptography" 2>/dev/null; then
     echo "== setting up $venv with python-tuf from PyPI"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "tuf>=6,<8"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "tuf>=6,<8" "securesystemslib[crypto]"
 fi
 export UPDATER_INTEROP_PYTHON="$PWD/$venv/bin/python"
 

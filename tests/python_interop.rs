@@ -43,13 +43,17 @@ fn file_url(path: &Path) -> Url {
 async fn updater_reads_a_hash_binned_repository_written_by_python_tuf() {
     let work = tempfile::tempdir().unwrap();
     let repo = work.path().join("repo");
-    let status = Command::new(python())
+    let output = Command::new(python())
         .arg(script("make_repo.py"))
         .arg(&repo)
         .args(["300", "6"])
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success(), "make_repo.py failed");
+    assert!(
+        output.status.success(),
+        "make_repo.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let metadata_dir = work.path().join("client");
     Client::init(
