@@ -1,8 +1,9 @@
 //! # repo-tool: the release engineer's side of a TUF repository
 //!
-//! Keys and signing ([`signer`]: the [`signer::Signer`] trait and PKCS#8 file keys),
-//! writing and publishing repositories ([`repository`]), and a loopback static server
-//! for previewing what was published ([`serve`]).
+//! Keys and signing ([`signer`]: the [`signer::Signer`] trait and PKCS#8 file keys;
+//! [`keyfile`]), the on-disk release flow ([`project`] and [`ops`]: stage, sign by
+//! several holders, merge, publish), an in-memory repository writer for programs and
+//! tests ([`repository`]), and a loopback static server for previews ([`serve`]).
 //!
 //! Metadata types, canonical JSON and verification are shared with the `updater`
 //! client crate, so what this tool signs is checked by exactly the code that clients run.
@@ -10,6 +11,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod keyfile;
+pub mod ops;
+pub mod project;
 pub mod repository;
 pub mod serve;
 pub mod signer;

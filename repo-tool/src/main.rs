@@ -1,24 +1,159 @@
-//! `repo-tool`: keys, signing and publishing for a TUF repository.
+//! `repo-tool`: keys, threshold signing and publishing for a TUF repository.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use repo_tool::keyfile::{read_private_key, read_public_key, write_key_pair};
+use repo_tool::ops::{self, RoleSetup};
+use repo_tool::project::{DetachedSignature, Project, Settings};
+use repo_tool::signer::{FileKey, KeyKind, Signer};
+use time::OffsetDateTime;
 
 /// The release engineer's tool for a TUF repository.
+///
+/// A release: `keygen` for each holder, `init` with their public keys, `add` targets,
+/// `sign` (on each holder's machine, or `sign --detached` + `merge`), `publish`.
+/// A cron job runs `timestamp` with the online key.
 #[derive(Parser, Debug)]
-#[command(name = "repo-tool", version, about)]
+#[command(name = "repo-tool", version, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum KeyType {
+    Ed25519,
+    EcdsaP256,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve a published repository directory over HTTP on loopback, for previews and tests.
+    /// Create a key pair: PKCS#8 PEM private key (mode 0600) and KEY.pub (TUF public key JSON).
+    Keygen {
+        /// Where to write the private key; the public key goes to OUT.pub.
+        #[arg(long)]
+        out: PathBuf,
+        /// Key type.
+        #[arg(long = "type", value_enum, default_value = "ed25519")]
+        key_type: KeyType,
+    },
+    /// Create a repository with staged (unsigned) root and targets version 1.
+    Init {
+        /// The repository directory.
+        dir: PathBuf,
+        /// Public key files of the root role (repeat).
+        #[arg(long = "root-key", required = true)]
+        root_keys: Vec<PathBuf>,
+        /// How many root keys must sign.
+        #[arg(long, default_value_t = 1)]
+        root_threshold: u64,
+        /// Public key files of the targets role (repeat).
+        #[arg(long = "targets-key", required = true)]
+        targets_keys: Vec<PathBuf>,
+        /// How many targets keys must sign.
+        #[arg(long, default_value_t = 1)]
+        targets_threshold: u64,
+        /// Public key file of the snapshot role (online key).
+        #[arg(long = "snapshot-key", required = true)]
+        snapshot_keys: Vec<PathBuf>,
+        /// Public key file of the timestamp role (online key).
+        #[arg(long = "timestamp-key", required = true)]
+        timestamp_keys: Vec<PathBuf>,
+        /// Days metadata stays valid, per role, e.g. `--expiry timestamp=1` (repeat).
+        #[arg(long = "expiry", value_parser = parse_expiry)]
+        expiries: Vec<(String, i64)>,
+        /// Turn off version- and hash-prefixed file names.
+        #[arg(long)]
+        no_consistent_snapshot: bool,
+    },
+    /// Add (or replace) a target file in the staged targets metadata.
+    Add {
+        /// The repository directory.
+        dir: PathBuf,
+        /// The file to publish.
+        file: PathBuf,
+        /// Its target path as clients ask for it (default: the file name).
+        #[arg(long)]
+        path: Option<String>,
+        /// Custom JSON metadata, e.g. '{"version":"1.2.0","channel":"stable"}'.
+        #[arg(long)]
+        custom: Option<String>,
+    },
+    /// Remove a target from the staged targets metadata.
+    Remove {
+        /// The repository directory.
+        dir: PathBuf,
+        /// The target path.
+        #[arg(long)]
+        path: String,
+    },
+    /// Sign a staged role with one private key (or write a detached signature).
+    Sign {
+        /// The repository directory.
+        dir: PathBuf,
+        /// The role to sign (root or targets).
+        #[arg(long)]
+        role: String,
+        /// The private key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Write a detached signature to this file instead of changing the repository.
+        #[arg(long)]
+        detached: Option<PathBuf>,
+    },
+    /// Merge detached signatures into the staged metadata (each is verified first).
+    Merge {
+        /// The repository directory.
+        dir: PathBuf,
+        /// Detached signature files.
+        #[arg(required = true)]
+        signatures: Vec<PathBuf>,
+    },
+    /// Print the canonical bytes of a staged role: what an external signer (HSM, KMS) signs.
+    Canonical {
+        /// The repository directory.
+        dir: PathBuf,
+        /// The role.
+        #[arg(long)]
+        role: String,
+    },
+    /// Show every role's published version, expiry, and staged signatures.
+    Status {
+        /// The repository directory.
+        dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish staged roles (thresholds must be met) with a new snapshot and timestamp.
+    Publish {
+        /// The repository directory.
+        dir: PathBuf,
+        /// Private key of the snapshot role.
+        #[arg(long = "snapshot-key", required = true)]
+        snapshot_keys: Vec<PathBuf>,
+        /// Private key of the timestamp role.
+        #[arg(long = "timestamp-key", required = true)]
+        timestamp_keys: Vec<PathBuf>,
+    },
+    /// Refresh the timestamp (and the snapshot, with --snapshot-key), e.g. from cron.
+    Timestamp {
+        /// The repository directory.
+        dir: PathBuf,
+        /// Private key of the timestamp role.
+        #[arg(long = "timestamp-key", required = true)]
+        timestamp_keys: Vec<PathBuf>,
+        /// Private key of the snapshot role: also re-sign the snapshot with a fresh expiry.
+        #[arg(long = "snapshot-key")]
+        snapshot_keys: Vec<PathBuf>,
+    },
+    /// Serve a published repository over HTTP on loopback, for previews and tests.
     Serve {
-        /// The published directory (with metadata/ and targets/).
+        /// The repository directory (its published/ tree is served) or a published tree.
         dir: PathBuf,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -26,21 +161,273 @@ enum Command {
     },
 }
 
-fn main() -> Result<()> {
+fn parse_expiry(s: &str) -> Result<(String, i64), String> {
+    let (role, days) = s.split_once('=').ok_or("expected ROLE=DAYS")?;
+    let days: i64 = days
+        .parse()
+        .map_err(|_| format!("{days:?} is not a number of days"))?;
+    if days <= 0 {
+        return Err("days must be positive".into());
+    }
+    Ok((role.to_string(), days))
+}
+
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+fn keys(paths: &[PathBuf]) -> Result<Vec<FileKey>> {
+    paths.iter().map(|p| Ok(read_private_key(p)?)).collect()
+}
+
+fn signers(keys: &[FileKey]) -> Vec<&dyn Signer> {
+    keys.iter().map(|k| k as &dyn Signer).collect()
+}
+
+fn public_keys(paths: &[PathBuf]) -> Result<Vec<updater::metadata::Key>> {
+    paths.iter().map(|p| Ok(read_public_key(p)?)).collect()
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let now = OffsetDateTime::now_utc();
     match cli.command {
+        Command::Keygen { out, key_type } => {
+            let kind = match key_type {
+                KeyType::Ed25519 => KeyKind::Ed25519,
+                KeyType::EcdsaP256 => KeyKind::EcdsaP256,
+            };
+            let key = FileKey::generate(kind)?;
+            let public = write_key_pair(&out, &key)?;
+            println!("{}", key.key_id());
+            eprintln!(
+                "private key: {} (keep it offline), public key: {}",
+                out.display(),
+                public.display()
+            );
+        }
+        Command::Init {
+            dir,
+            root_keys,
+            root_threshold,
+            targets_keys,
+            targets_threshold,
+            snapshot_keys,
+            timestamp_keys,
+            expiries,
+            no_consistent_snapshot,
+        } => {
+            let mut settings = Settings {
+                consistent_snapshot: !no_consistent_snapshot,
+                ..Settings::default()
+            };
+            for (role, days) in expiries {
+                settings.expiry_days.insert(role, days);
+            }
+            let roles = BTreeMap::from([
+                (
+                    "root".to_string(),
+                    RoleSetup {
+                        keys: public_keys(&root_keys)?,
+                        threshold: root_threshold,
+                    },
+                ),
+                (
+                    "targets".to_string(),
+                    RoleSetup {
+                        keys: public_keys(&targets_keys)?,
+                        threshold: targets_threshold,
+                    },
+                ),
+                (
+                    "snapshot".to_string(),
+                    RoleSetup {
+                        keys: public_keys(&snapshot_keys)?,
+                        threshold: 1,
+                    },
+                ),
+                (
+                    "timestamp".to_string(),
+                    RoleSetup {
+                        keys: public_keys(&timestamp_keys)?,
+                        threshold: 1,
+                    },
+                ),
+            ]);
+            ops::init(&dir, &roles, settings, now)?;
+            eprintln!(
+                "initialised {}: root and targets v1 are staged; sign them, then publish",
+                dir.display()
+            );
+        }
+        Command::Add {
+            dir,
+            file,
+            path,
+            custom,
+        } => {
+            let project = Project::open(&dir)?;
+            let content =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let path = match path {
+                Some(p) => p,
+                None => file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .context("the file has no name; give --path")?,
+            };
+            let custom = custom
+                .map(|c| serde_json::from_str(&c).context("--custom is not valid JSON"))
+                .transpose()?;
+            let info = ops::add_target(&project, &path, &content, custom, now)?;
+            eprintln!(
+                "staged {path}: {} bytes, sha256 {}",
+                info.length, info.hashes["sha256"]
+            );
+        }
+        Command::Remove { dir, path } => {
+            ops::remove_target(&Project::open(&dir)?, &path, now)?;
+            eprintln!("staged removal of {path}");
+        }
+        Command::Sign {
+            dir,
+            role,
+            key,
+            detached,
+        } => {
+            let project = Project::open(&dir)?;
+            let key = read_private_key(&key)?;
+            match detached {
+                Some(out) => {
+                    let sig = ops::sign_detached(&project, &role, &key)?;
+                    let mut json = serde_json::to_vec_pretty(&sig)?;
+                    json.push(b'\n');
+                    updater::store::write_atomic(&out, &json)
+                        .with_context(|| format!("writing {}", out.display()))?;
+                    eprintln!(
+                        "detached signature of {role} v{} by {} written to {}",
+                        sig.version,
+                        key.key_id(),
+                        out.display()
+                    );
+                }
+                None => {
+                    ops::sign(&project, &role, &key)?;
+                    eprintln!("signed {role} with {}", key.key_id());
+                }
+            }
+        }
+        Command::Merge { dir, signatures } => {
+            let project = Project::open(&dir)?;
+            // Check every file before merging any, so a bad one changes nothing.
+            let parsed: Vec<DetachedSignature> = signatures
+                .iter()
+                .map(|p| {
+                    let bytes =
+                        std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+                    serde_json::from_slice(&bytes)
+                        .with_context(|| format!("{} is not a detached signature", p.display()))
+                })
+                .collect::<Result<_>>()?;
+            for (sig, path) in parsed.iter().zip(&signatures) {
+                ops::merge(&project, sig).with_context(|| format!("merging {}", path.display()))?;
+                eprintln!("merged {} signature by {}", sig.role, sig.signature.keyid);
+            }
+        }
+        Command::Canonical { dir, role } => {
+            use std::io::Write;
+            let bytes = ops::canonical(&Project::open(&dir)?, &role)?;
+            std::io::stdout().write_all(&bytes)?;
+        }
+        Command::Status { dir, json } => status(&dir, json)?,
+        Command::Publish {
+            dir,
+            snapshot_keys,
+            timestamp_keys,
+        } => {
+            let project = Project::open(&dir)?;
+            let (s, t) = (keys(&snapshot_keys)?, keys(&timestamp_keys)?);
+            ops::publish(&project, &signers(&s), &signers(&t), now)?;
+            eprintln!("published to {}", project.dir().join("published").display());
+        }
+        Command::Timestamp {
+            dir,
+            timestamp_keys,
+            snapshot_keys,
+        } => {
+            let project = Project::open(&dir)?;
+            let (s, t) = (keys(&snapshot_keys)?, keys(&timestamp_keys)?);
+            let snapshot_signers = signers(&s);
+            let snapshot = (!snapshot_signers.is_empty()).then_some(snapshot_signers.as_slice());
+            ops::refresh_timestamp(&project, snapshot, &signers(&t), now)?;
+            eprintln!("timestamp refreshed");
+        }
         Command::Serve { dir, listen } => {
+            let served = if dir.join(Project::SETTINGS).exists() {
+                dir.join("published")
+            } else {
+                dir
+            };
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(async {
-                let server = repo_tool::serve::StaticServer::start(&dir, listen)
+                let server = repo_tool::serve::StaticServer::start(&served, listen)
                     .await
                     .with_context(|| format!("listening on {listen}"))?;
-                println!("serving {} at {}", dir.display(), server.base_url());
+                println!("serving {} at {}", served.display(), server.base_url());
                 tokio::signal::ctrl_c()
                     .await
                     .context("waiting for Ctrl-C")?;
-                Ok(())
-            })
+                Ok::<(), anyhow::Error>(())
+            })?;
         }
     }
+    Ok(())
+}
+
+fn status(dir: &Path, json: bool) -> Result<()> {
+    let project = Project::open(dir)?;
+    let rows = ops::status(&project)?;
+    let blocked = rows
+        .iter()
+        .any(|r| r.signatures.iter().any(|c| c.valid < c.threshold));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!(
+            "{:<10} {:>9}  {:<22} {:>7}  signatures",
+            "role", "published", "expires", "staged"
+        );
+        for row in &rows {
+            let (version, expires) = row
+                .published
+                .clone()
+                .map_or(("-".to_string(), "-".to_string()), |(v, e)| {
+                    (v.to_string(), e)
+                });
+            let staged = row.staged.map_or("-".to_string(), |v| v.to_string());
+            let sigs: Vec<String> = row
+                .signatures
+                .iter()
+                .map(|c| format!("{}/{} ({})", c.valid, c.threshold, c.who))
+                .collect();
+            println!(
+                "{:<10} {:>9}  {:<22} {:>7}  {}",
+                row.role,
+                version,
+                expires,
+                staged,
+                sigs.join(", ")
+            );
+        }
+    }
+    if blocked {
+        bail!("staged metadata lacks signatures; publishing would be refused");
+    }
+    Ok(())
 }

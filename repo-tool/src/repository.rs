@@ -12,13 +12,14 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
-use updater::integrity::{sha256_hex, sha512_hex};
+use updater::integrity::sha256_hex;
 use updater::metadata::{
     canonical_bytes, format_expiry, to_envelope_json, Common, MetaFile, RoleKeys, Root, Signature,
-    Snapshot, TargetFile, Targets, Timestamp, SPEC_VERSION,
+    Snapshot, Targets, Timestamp, SPEC_VERSION,
 };
 use updater::store::{encode_name, write_atomic};
 
+use crate::ops::{check_target_path, target_file, write_target_files};
 use crate::signer::{KeyError, Signer};
 
 /// Why a repository operation failed. The repository directory is unchanged unless
@@ -218,16 +219,9 @@ impl Repository {
         custom: Option<Value>,
     ) -> Result<(), RepoError> {
         check_target_path(path)?;
-        let info = TargetFile {
-            length: content.len() as u64,
-            hashes: BTreeMap::from([
-                ("sha256".into(), sha256_hex(&content)),
-                ("sha512".into(), sha512_hex(&content)),
-            ]),
-            custom,
-            unrecognized: Default::default(),
-        };
-        self.targets.targets.insert(path.into(), info);
+        self.targets
+            .targets
+            .insert(path.into(), target_file(&content, custom));
         self.files.insert(path.into(), content);
         self.targets_changed = true;
         Ok(())
@@ -275,20 +269,7 @@ impl Repository {
         }
         if self.targets_changed {
             for (path, content) in &self.files {
-                let info = &self.targets.targets[path];
-                for hash in info.hashes.values() {
-                    let file = match path.rsplit_once('/') {
-                        Some((dir, name)) => format!("{dir}/{hash}.{name}"),
-                        None => format!("{hash}.{path}"),
-                    };
-                    let dest = targets_dir.join(file);
-                    if !dest.exists() {
-                        if let Some(parent) = dest.parent() {
-                            std::fs::create_dir_all(parent).map_err(io_error(parent))?;
-                        }
-                        write(&dest, content)?;
-                    }
-                }
+                write_target_files(&targets_dir, path, content, &self.targets.targets[path])?;
             }
             if self.published {
                 self.targets.common.version += 1;
@@ -343,22 +324,6 @@ impl Repository {
     }
 }
 
-/// Refuses target paths that could escape the targets directory or name nothing.
-fn check_target_path(path: &str) -> Result<(), RepoError> {
-    let bad = path.is_empty()
-        || path.starts_with('/')
-        || path.contains('\\')
-        || path
-            .split('/')
-            .any(|seg| seg.is_empty() || seg == "." || seg == "..");
-    if bad {
-        return Err(RepoError::Invalid(format!(
-            "target path {path:?} must be relative, with no empty, '.' or '..' segments"
-        )));
-    }
-    Ok(())
-}
-
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RepoError + '_ {
     move |source| RepoError::Io {
         path: path.display().to_string(),
@@ -368,17 +333,4 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RepoError + '_ {
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), RepoError> {
     write_atomic(path, bytes).map_err(io_error(path))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refuses_escaping_target_paths() {
-        for p in ["", "/abs", "a/../b", "./a", "a//b", "..", "a\\b"] {
-            assert!(check_target_path(p).is_err(), "{p}");
-        }
-        check_target_path("dir/app-1.0.0.tar.gz").unwrap();
-    }
 }

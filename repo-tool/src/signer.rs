@@ -77,7 +77,7 @@ impl FileKey {
         FileKey::from_pkcs8(pkcs8.as_ref())
     }
 
-    /// Loads a key from PKCS#8 DER, trying ed25519 then ECDSA P-256.
+    /// Loads a key from PKCS#8 DER (v1 or v2), trying ed25519 then ECDSA P-256.
     ///
     /// # Errors
     /// [`KeyError::Unsupported`] for any other key.
@@ -104,9 +104,13 @@ impl FileKey {
         let key_id = public
             .key_id()
             .map_err(|e| KeyError::Unsupported(e.to_string()))?;
+        let pkcs8 = match &pair {
+            Pair::Ed25519(_) => ed25519_pkcs8_v1(der).unwrap_or_else(|| der.to_vec()),
+            Pair::EcdsaP256(_) => der.to_vec(),
+        };
         Ok(FileKey {
             pair,
-            pkcs8: der.to_vec(),
+            pkcs8,
             public,
             key_id,
         })
@@ -131,6 +135,29 @@ impl FileKey {
     pub fn to_pem(&self) -> String {
         pem::encode(&pem::Pem::new("PRIVATE KEY", self.pkcs8.clone()))
     }
+}
+
+/// PKCS#8 v1 prefix of an Ed25519 private key (RFC 8410); the 32-byte seed follows.
+const ED25519_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+/// PKCS#8 v2 prefix (RFC 5958) as `ring` writes it; seed, then the public key follow.
+const ED25519_V2_PREFIX: [u8; 16] = [
+    0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// Rewrites an Ed25519 PKCS#8 v2 document as v1, which OpenSSL 3 reads (it refuses
+/// ring's v2). `None` if `der` is not one of the two forms.
+fn ed25519_pkcs8_v1(der: &[u8]) -> Option<Vec<u8>> {
+    let v1 = der.len() == 48 && der.starts_with(&ED25519_V1_PREFIX);
+    let v2 = der.len() == 83 && der.starts_with(&ED25519_V2_PREFIX);
+    if !(v1 || v2) {
+        return None;
+    }
+    let seed = &der[16..48];
+    let mut v1 = ED25519_V1_PREFIX.to_vec();
+    v1.extend_from_slice(seed);
+    Some(v1)
 }
 
 impl Signer for FileKey {
@@ -168,6 +195,16 @@ mod tests {
             assert!(verifier.verify(b"canonical", &sig));
             assert!(!verifier.verify(b"other", &sig));
         }
+    }
+
+    #[test]
+    fn ed25519_keys_are_written_as_pkcs8_v1_and_keep_their_identity() {
+        let key = FileKey::generate(KeyKind::Ed25519).unwrap();
+        let block = pem::parse(key.to_pem()).unwrap();
+        assert_eq!(block.contents().len(), 48);
+        assert!(block.contents().starts_with(&ED25519_V1_PREFIX));
+        let again = FileKey::from_pem(&key.to_pem()).unwrap();
+        assert_eq!(again.key_id(), key.key_id());
     }
 
     #[test]

@@ -1,0 +1,734 @@
+//! The release flow over a [`Project`]: init, add targets, sign, merge detached
+//! signatures, publish, refresh the timestamp, and report status.
+//!
+//! Every operation checks its inputs before writing anything, and every write is
+//! atomic, so a failed command leaves the repository exactly as it was.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use updater::integrity::{sha256_hex, sha512_hex};
+use updater::metadata::{
+    Common, Key, MetaFile, RoleKeys, Root, Snapshot, TargetFile, Targets, Timestamp, SPEC_VERSION,
+};
+use updater::store::{encode_name, write_atomic};
+
+use crate::project::{DetachedSignature, Project, Settings, StagedFile};
+use crate::repository::{sign_metadata, RepoError};
+use crate::signer::Signer;
+
+/// The keys and threshold of one top-level role, for [`init`].
+pub struct RoleSetup {
+    /// Public keys allowed to sign.
+    pub keys: Vec<Key>,
+    /// How many of them must sign.
+    pub threshold: u64,
+}
+
+const TOP_LEVEL: [&str; 4] = ["root", "targets", "snapshot", "timestamp"];
+
+fn common(role: &str, version: u64, expires: String) -> Common {
+    Common {
+        type_: role.into(),
+        spec_version: SPEC_VERSION.into(),
+        version,
+        expires,
+    }
+}
+
+/// Creates a repository in `dir` with staged root and targets (version 1, unsigned).
+///
+/// Refuses dangerous setups: a threshold of 0 or above the number of distinct keys,
+/// the same key listed twice for a role.
+///
+/// # Errors
+/// [`RepoError::Invalid`] naming the role at fault; IO errors.
+pub fn init(
+    dir: &Path,
+    roles: &BTreeMap<String, RoleSetup>,
+    settings: Settings,
+    now: OffsetDateTime,
+) -> Result<Project, RepoError> {
+    let mut root = Root {
+        common: common("root", 1, settings.expiry("root", now)),
+        consistent_snapshot: settings.consistent_snapshot,
+        keys: BTreeMap::new(),
+        roles: BTreeMap::new(),
+        unrecognized: Default::default(),
+    };
+    for role in TOP_LEVEL {
+        let setup = roles
+            .get(role)
+            .ok_or_else(|| RepoError::Invalid(format!("no keys given for the {role} role")))?;
+        let mut ids = Vec::new();
+        for key in &setup.keys {
+            key.verifying_key().map_err(|e| {
+                RepoError::Invalid(format!("a {role} key cannot verify signatures: {e}"))
+            })?;
+            let id = key
+                .key_id()
+                .map_err(|e| RepoError::Invalid(e.to_string()))?;
+            if ids.contains(&id) {
+                return Err(RepoError::Invalid(format!(
+                    "the {role} role lists key {id} twice"
+                )));
+            }
+            root.keys.insert(id.clone(), key.clone());
+            ids.push(id);
+        }
+        if setup.threshold == 0 || setup.threshold > ids.len() as u64 {
+            return Err(RepoError::Invalid(format!(
+                "the {role} threshold {} cannot be met by {} key(s); it must be between 1 and the number of keys",
+                setup.threshold,
+                ids.len()
+            )));
+        }
+        root.roles.insert(
+            role.into(),
+            RoleKeys {
+                keyids: ids,
+                threshold: setup.threshold,
+                unrecognized: Default::default(),
+            },
+        );
+    }
+    let project = Project::create(dir, settings)?;
+    project.stage(
+        "root",
+        &StagedFile {
+            signed: root,
+            signatures: vec![],
+        },
+    )?;
+    let targets = Targets {
+        common: common("targets", 1, project.settings.expiry("targets", now)),
+        targets: BTreeMap::new(),
+        delegations: None,
+        unrecognized: Default::default(),
+    };
+    project.stage(
+        "targets",
+        &StagedFile {
+            signed: targets,
+            signatures: vec![],
+        },
+    )?;
+    Ok(project)
+}
+
+/// Stages the targets role for a change: the staged copy if there is one, else the
+/// published one with its version bumped and signatures cleared.
+fn targets_for_change(
+    project: &Project,
+    now: OffsetDateTime,
+) -> Result<StagedFile<Targets>, RepoError> {
+    if let Some(staged) = project.staged::<Targets>("targets")? {
+        return Ok(staged);
+    }
+    let published = project
+        .published::<Targets>("targets")?
+        .ok_or_else(|| RepoError::Invalid("no targets metadata staged or published".into()))?;
+    let mut signed = published.signed;
+    signed.common.version += 1;
+    signed.common.expires = project.settings.expiry("targets", now);
+    Ok(StagedFile {
+        signed,
+        signatures: vec![],
+    })
+}
+
+/// Refuses target paths that could escape the targets directory or name nothing.
+///
+/// # Errors
+/// [`RepoError::Invalid`] for empty, absolute, `.`/`..` or empty-segment paths.
+pub fn check_target_path(path: &str) -> Result<(), RepoError> {
+    let bad = path.is_empty()
+        || path.starts_with('/')
+        || path.contains('\\')
+        || path
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..");
+    if bad {
+        return Err(RepoError::Invalid(format!(
+            "target path {path:?} must be relative, with no empty, '.' or '..' segments"
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `content` under every hash-prefixed name of `path` in `targets_dir`.
+/// Files that already exist are left alone: their name is their content's hash.
+///
+/// # Errors
+/// IO errors.
+pub fn write_target_files(
+    targets_dir: &Path,
+    path: &str,
+    content: &[u8],
+    info: &TargetFile,
+) -> Result<(), RepoError> {
+    for hash in info.hashes.values() {
+        let file = match path.rsplit_once('/') {
+            Some((dir, name)) => format!("{dir}/{hash}.{name}"),
+            None => format!("{hash}.{path}"),
+        };
+        let dest = targets_dir.join(file);
+        if dest.exists() {
+            continue;
+        }
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| RepoError::Io {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        write_atomic(&dest, content).map_err(|source| RepoError::Io {
+            path: dest.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Describes `content` as a target with sha256 and sha512 hashes.
+pub fn target_file(content: &[u8], custom: Option<Value>) -> TargetFile {
+    TargetFile {
+        length: content.len() as u64,
+        hashes: BTreeMap::from([
+            ("sha256".into(), sha256_hex(content)),
+            ("sha512".into(), sha512_hex(content)),
+        ]),
+        custom,
+        unrecognized: Default::default(),
+    }
+}
+
+/// Adds (or replaces) target `path` with `content`: the file is stored under its
+/// hash-prefixed names (invisible to clients until published) and the staged
+/// targets role lists it; existing signatures over the old content are dropped.
+///
+/// # Errors
+/// [`RepoError::Invalid`] for unsafe paths; IO errors.
+pub fn add_target(
+    project: &Project,
+    path: &str,
+    content: &[u8],
+    custom: Option<Value>,
+    now: OffsetDateTime,
+) -> Result<TargetFile, RepoError> {
+    check_target_path(path)?;
+    let info = target_file(content, custom);
+    write_target_files(&project.targets_dir(), path, content, &info)?;
+    let mut staged = targets_for_change(project, now)?;
+    staged.signed.targets.insert(path.into(), info.clone());
+    staged.signatures.clear();
+    project.stage("targets", &staged)?;
+    Ok(info)
+}
+
+/// Removes target `path` from the staged targets role.
+///
+/// # Errors
+/// [`RepoError::Invalid`] when no such target is listed.
+pub fn remove_target(project: &Project, path: &str, now: OffsetDateTime) -> Result<(), RepoError> {
+    let mut staged = targets_for_change(project, now)?;
+    if staged.signed.targets.remove(path).is_none() {
+        return Err(RepoError::Invalid(format!("no target {path:?} is listed")));
+    }
+    staged.signatures.clear();
+    project.stage("targets", &staged)
+}
+
+fn authorised(project: &Project, role: &str, signer: &dyn Signer) -> Result<(), RepoError> {
+    let allowed: BTreeSet<String> = project
+        .signing_requirements(role)?
+        .into_iter()
+        .flat_map(|r| r.role_keys.keyids)
+        .collect();
+    if !allowed.contains(signer.key_id()) {
+        return Err(RepoError::Invalid(format!(
+            "key {} is not one of the keys of the {role} role; nothing was signed",
+            signer.key_id()
+        )));
+    }
+    Ok(())
+}
+
+fn with_staged<T, R>(
+    project: &Project,
+    role: &str,
+    f: impl FnOnce(&mut StagedFile<T>) -> Result<R, RepoError>,
+) -> Result<R, RepoError>
+where
+    T: Serialize + serde::de::DeserializeOwned,
+{
+    let mut staged = project
+        .staged::<T>(role)?
+        .ok_or_else(|| RepoError::Invalid(format!("nothing is staged for the {role} role")))?;
+    let result = f(&mut staged)?;
+    project.stage(role, &staged)?;
+    Ok(result)
+}
+
+/// Signs the staged metadata of `role` in place with `signer`, which must be one of
+/// the role's keys.
+///
+/// # Errors
+/// [`RepoError::Invalid`] when nothing is staged or the key is not the role's.
+pub fn sign(project: &Project, role: &str, signer: &dyn Signer) -> Result<(), RepoError> {
+    authorised(project, role, signer)?;
+    if role == "root" {
+        with_staged::<Root, _>(project, role, |s| s.sign(signer).map(|_| ()))
+    } else {
+        with_staged::<Targets, _>(project, role, |s| s.sign(signer).map(|_| ()))
+    }
+}
+
+fn detached<T: Serialize>(
+    role: &str,
+    staged: &StagedFile<T>,
+    version: u64,
+    signer: &dyn Signer,
+) -> Result<DetachedSignature, RepoError> {
+    let canonical = staged.canonical()?;
+    let mut copy_signatures = StagedFile {
+        signed: &staged.signed,
+        signatures: vec![],
+    };
+    let signature = copy_signatures.sign(signer)?;
+    Ok(DetachedSignature {
+        role: role.into(),
+        version,
+        signed_sha256: sha256_hex(&canonical),
+        signature,
+    })
+}
+
+/// Signs the staged metadata of `role` without changing the repository, for a key
+/// holder on another machine; merge the result with [`merge`].
+///
+/// # Errors
+/// As [`sign`].
+pub fn sign_detached(
+    project: &Project,
+    role: &str,
+    signer: &dyn Signer,
+) -> Result<DetachedSignature, RepoError> {
+    authorised(project, role, signer)?;
+    let missing = || RepoError::Invalid(format!("nothing is staged for the {role} role"));
+    if role == "root" {
+        let staged = project.staged::<Root>(role)?.ok_or_else(missing)?;
+        detached(role, &staged, staged.signed.common.version, signer)
+    } else {
+        let staged = project.staged::<Targets>(role)?.ok_or_else(missing)?;
+        detached(role, &staged, staged.signed.common.version, signer)
+    }
+}
+
+/// The canonical bytes of staged `role`: what an external signer (HSM, KMS) signs.
+///
+/// # Errors
+/// When nothing is staged.
+pub fn canonical(project: &Project, role: &str) -> Result<Vec<u8>, RepoError> {
+    let missing = || RepoError::Invalid(format!("nothing is staged for the {role} role"));
+    if role == "root" {
+        project
+            .staged::<Root>(role)?
+            .ok_or_else(missing)?
+            .canonical()
+    } else {
+        project
+            .staged::<Targets>(role)?
+            .ok_or_else(missing)?
+            .canonical()
+    }
+}
+
+/// Merges a detached signature after checking that it is over exactly the staged
+/// content and valid for a key of the role.
+///
+/// # Errors
+/// [`RepoError::Invalid`] when the signature is for other content, another version,
+/// an unauthorised key, or does not verify.
+pub fn merge(project: &Project, detached: &DetachedSignature) -> Result<(), RepoError> {
+    let role = detached.role.as_str();
+    let keys: BTreeMap<String, Key> = project
+        .signing_requirements(role)?
+        .into_iter()
+        .flat_map(|r| {
+            let keys = r.keys;
+            r.role_keys
+                .keyids
+                .into_iter()
+                .filter_map(move |id| keys.get(&id).map(|k| (id, k.clone())))
+        })
+        .collect();
+    let check = |canonical: &[u8], version: u64| -> Result<(), RepoError> {
+        if version != detached.version || sha256_hex(canonical) != detached.signed_sha256 {
+            return Err(RepoError::Invalid(format!(
+                "the signature is over other content than the staged {role} (version {version}); re-sign the current one"
+            )));
+        }
+        let key = keys.get(&detached.signature.keyid).ok_or_else(|| {
+            RepoError::Invalid(format!(
+                "key {} is not one of the keys of the {role} role",
+                detached.signature.keyid
+            ))
+        })?;
+        let sig = hex::decode(&detached.signature.sig)
+            .map_err(|_| RepoError::Invalid("signature is not hex".into()))?;
+        let verifier = key
+            .verifying_key()
+            .map_err(|e| RepoError::Invalid(e.to_string()))?;
+        if !verifier.verify(canonical, &sig) {
+            return Err(RepoError::Invalid(format!(
+                "the signature by key {} does not verify over the staged {role}",
+                detached.signature.keyid
+            )));
+        }
+        Ok(())
+    };
+    if role == "root" {
+        with_staged::<Root, _>(project, role, |s| {
+            check(&s.canonical()?, s.signed.common.version)?;
+            s.add_signature(detached.signature.clone());
+            Ok(())
+        })
+    } else {
+        with_staged::<Targets, _>(project, role, |s| {
+            check(&s.canonical()?, s.signed.common.version)?;
+            s.add_signature(detached.signature.clone());
+            Ok(())
+        })
+    }
+}
+
+/// Signatures a staged role has, against one requirement.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureCount {
+    /// Whose keys were counted.
+    pub who: String,
+    /// Distinct valid signatures.
+    pub valid: u64,
+    /// How many are needed.
+    pub threshold: u64,
+}
+
+/// One line of [`status`].
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleStatus {
+    /// The role.
+    pub role: String,
+    /// Published version and expiry, if published.
+    pub published: Option<(u64, String)>,
+    /// Staged version, if staged.
+    pub staged: Option<u64>,
+    /// For staged roles: signatures present and needed, per requirement.
+    pub signatures: Vec<SignatureCount>,
+}
+
+fn staged_status<T: Serialize + serde::de::DeserializeOwned + updater::metadata::SignedCommon>(
+    project: &Project,
+    role: &str,
+) -> Result<(Option<u64>, Vec<SignatureCount>), RepoError> {
+    let Some(staged) = project.staged::<T>(role)? else {
+        return Ok((None, vec![]));
+    };
+    let mut sigs = Vec::new();
+    for r in project.signing_requirements(role)? {
+        let valid = match staged.check_threshold(role, &r.keys, &r.role_keys) {
+            Ok(()) => r.role_keys.threshold,
+            Err(updater::trust::TrustError::ThresholdNotMet { valid, .. }) => valid,
+            Err(e) => return Err(RepoError::Invalid(e.to_string())),
+        };
+        sigs.push(SignatureCount {
+            who: r.who,
+            valid,
+            threshold: r.role_keys.threshold,
+        });
+    }
+    Ok((Some(staged.signed.common().version), sigs))
+}
+
+/// Version, expiry and signature state of every top-level role.
+///
+/// # Errors
+/// IO or parse errors.
+pub fn status(project: &Project) -> Result<Vec<RoleStatus>, RepoError> {
+    let mut out = Vec::new();
+    for role in TOP_LEVEL {
+        let published = match role {
+            "root" => project
+                .published::<Root>(role)?
+                .map(|e| crate::project::version_and_expiry(&e.signed)),
+            "targets" => project
+                .published::<Targets>(role)?
+                .map(|e| crate::project::version_and_expiry(&e.signed)),
+            "snapshot" => project
+                .published::<Snapshot>(role)?
+                .map(|e| crate::project::version_and_expiry(&e.signed)),
+            _ => project
+                .published::<Timestamp>(role)?
+                .map(|e| crate::project::version_and_expiry(&e.signed)),
+        };
+        let (staged, signatures) = match role {
+            "root" => staged_status::<Root>(project, role)?,
+            "targets" => staged_status::<Targets>(project, role)?,
+            _ => (None, vec![]),
+        };
+        out.push(RoleStatus {
+            role: role.into(),
+            published,
+            staged,
+            signatures,
+        });
+    }
+    Ok(out)
+}
+
+fn require_threshold<T>(
+    project: &Project,
+    role: &str,
+    staged: &StagedFile<T>,
+) -> Result<(), RepoError>
+where
+    T: Serialize,
+{
+    for r in project.signing_requirements(role)? {
+        staged
+            .check_threshold(role, &r.keys, &r.role_keys)
+            .map_err(|e| {
+                RepoError::Invalid(format!(
+                    "cannot publish {role}: {e} ({}); collect more signatures",
+                    r.who
+                ))
+            })?;
+    }
+    Ok(())
+}
+
+fn write_metadata(
+    project: &Project,
+    role: &str,
+    version: u64,
+    bytes: &[u8],
+    versioned: bool,
+) -> Result<(), RepoError> {
+    let dir = project.metadata_dir();
+    let mut names = vec![format!("{}.json", encode_name(role))];
+    if versioned {
+        names.insert(0, format!("{version}.{}.json", encode_name(role)));
+    }
+    for name in names {
+        let path = dir.join(name);
+        write_atomic(&path, bytes).map_err(|source| RepoError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Publishes staged root and targets (each must meet its thresholds), then a new
+/// snapshot and timestamp signed by the online keys, in the order targets, root,
+/// snapshot, timestamp. Nothing is written unless every threshold is met.
+///
+/// # Errors
+/// [`RepoError::Invalid`] naming the role whose signatures are short; signer and IO errors.
+pub fn publish(
+    project: &Project,
+    snapshot_signers: &[&dyn Signer],
+    timestamp_signers: &[&dyn Signer],
+    now: OffsetDateTime,
+) -> Result<(), RepoError> {
+    let staged_root = project.staged::<Root>("root")?;
+    let staged_targets = project.staged::<Targets>("targets")?;
+    if let Some(s) = &staged_root {
+        require_threshold(project, "root", s)?;
+    }
+    if let Some(s) = &staged_targets {
+        require_threshold(project, "targets", s)?;
+    }
+    let root = project.current_root()?;
+    check_online_signers(&root, "snapshot", snapshot_signers)?;
+    check_online_signers(&root, "timestamp", timestamp_signers)?;
+    let consistent = root.consistent_snapshot;
+
+    if let Some(s) = &staged_targets {
+        let bytes = updater::metadata::to_envelope_json(&s.signed, &s.signatures)
+            .map_err(|e| RepoError::Invalid(e.to_string()))?;
+        write_metadata(
+            project,
+            "targets",
+            s.signed.common.version,
+            &bytes,
+            consistent,
+        )?;
+    }
+    if let Some(s) = &staged_root {
+        let bytes = updater::metadata::to_envelope_json(&s.signed, &s.signatures)
+            .map_err(|e| RepoError::Invalid(e.to_string()))?;
+        // Root is always versioned: clients walk N.root.json whatever the setting.
+        write_metadata(project, "root", s.signed.common.version, &bytes, true)?;
+    }
+    write_snapshot_and_timestamp(
+        project,
+        &root,
+        true,
+        snapshot_signers,
+        timestamp_signers,
+        now,
+    )?;
+    if staged_targets.is_some() {
+        project.unstage("targets")?;
+    }
+    if staged_root.is_some() {
+        project.unstage("root")?;
+    }
+    Ok(())
+}
+
+fn check_online_signers(root: &Root, role: &str, signers: &[&dyn Signer]) -> Result<(), RepoError> {
+    let rk = root
+        .roles
+        .get(role)
+        .ok_or_else(|| RepoError::Invalid(format!("root defines no {role} role")))?;
+    let valid = signers
+        .iter()
+        .filter(|s| rk.keyids.contains(s.key_id()))
+        .count() as u64;
+    if valid < rk.threshold {
+        return Err(RepoError::ThresholdNotMet {
+            role: role.into(),
+            threshold: rk.threshold,
+            available: valid as usize,
+        });
+    }
+    Ok(())
+}
+
+fn write_snapshot_and_timestamp(
+    project: &Project,
+    root: &Root,
+    new_snapshot: bool,
+    snapshot_signers: &[&dyn Signer],
+    timestamp_signers: &[&dyn Signer],
+    now: OffsetDateTime,
+) -> Result<(), RepoError> {
+    let consistent = root.consistent_snapshot;
+    let previous = project.published::<Snapshot>("snapshot")?;
+    let snapshot_bytes = if new_snapshot || previous.is_none() {
+        let targets = project.published::<Targets>("targets")?.ok_or_else(|| {
+            RepoError::Invalid("targets must be published before snapshot".into())
+        })?;
+        let mut meta = previous
+            .as_ref()
+            .map(|p| p.signed.meta.clone())
+            .unwrap_or_default();
+        meta.insert(
+            "targets.json".into(),
+            MetaFile {
+                version: targets.signed.common.version,
+                length: None,
+                hashes: None,
+                unrecognized: Default::default(),
+            },
+        );
+        let version = previous.as_ref().map_or(1, |p| p.signed.common.version + 1);
+        let snapshot = Snapshot {
+            common: common(
+                "snapshot",
+                version,
+                project.settings.expiry("snapshot", now),
+            ),
+            meta,
+            unrecognized: Default::default(),
+        };
+        let bytes = sign_metadata(&snapshot, snapshot_signers)?;
+        write_metadata(project, "snapshot", version, &bytes, consistent)?;
+        bytes
+    } else {
+        let path = project.metadata_dir().join("snapshot.json");
+        std::fs::read(&path).map_err(|source| RepoError::Io {
+            path: path.display().to_string(),
+            source,
+        })?
+    };
+    let snapshot_version = updater::metadata::Envelope::<Snapshot>::from_slice(&snapshot_bytes)
+        .map_err(|e| RepoError::Invalid(e.to_string()))?
+        .signed
+        .common
+        .version;
+    let version = project
+        .published::<Timestamp>("timestamp")?
+        .map_or(1, |p| p.signed.common.version + 1);
+    let timestamp = Timestamp {
+        common: common(
+            "timestamp",
+            version,
+            project.settings.expiry("timestamp", now),
+        ),
+        meta: BTreeMap::from([(
+            "snapshot.json".into(),
+            MetaFile {
+                version: snapshot_version,
+                length: Some(snapshot_bytes.len() as u64),
+                hashes: Some(BTreeMap::from([(
+                    "sha256".into(),
+                    sha256_hex(&snapshot_bytes),
+                )])),
+                unrecognized: Default::default(),
+            },
+        )]),
+        unrecognized: Default::default(),
+    };
+    let bytes = sign_metadata(&timestamp, timestamp_signers)?;
+    write_metadata(project, "timestamp", version, &bytes, false)
+}
+
+/// Refreshes the timestamp (for a cron job, with only the online key), and the
+/// snapshot too when `snapshot_signers` are given.
+///
+/// # Errors
+/// When the repository has not been published, or signers are not the role's keys.
+pub fn refresh_timestamp(
+    project: &Project,
+    snapshot_signers: Option<&[&dyn Signer]>,
+    timestamp_signers: &[&dyn Signer],
+    now: OffsetDateTime,
+) -> Result<(), RepoError> {
+    let root = project
+        .published::<Root>("root")?
+        .ok_or_else(|| {
+            RepoError::Invalid("nothing is published yet; run `repo-tool publish` first".into())
+        })?
+        .signed;
+    check_online_signers(&root, "timestamp", timestamp_signers)?;
+    if let Some(s) = snapshot_signers {
+        check_online_signers(&root, "snapshot", s)?;
+    }
+    write_snapshot_and_timestamp(
+        project,
+        &root,
+        snapshot_signers.is_some(),
+        snapshot_signers.unwrap_or(&[]),
+        timestamp_signers,
+        now,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_escaping_target_paths() {
+        for p in ["", "/abs", "a/../b", "./a", "a//b", "..", "a\\b"] {
+            assert!(check_target_path(p).is_err(), "{p}");
+        }
+        check_target_path("dir/app-1.0.0.tar.gz").unwrap();
+    }
+}
