@@ -14,6 +14,9 @@
 pub mod keyfile;
 pub mod ops;
 pub mod project;
+pub mod publish;
 pub mod repository;
+pub mod rotate;
 pub mod serve;
 pub mod signer;
+pub mod verify;

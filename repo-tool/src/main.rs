@@ -151,6 +151,36 @@ enum Command {
         #[arg(long = "snapshot-key")]
         snapshot_keys: Vec<PathBuf>,
     },
+    /// Stage root N+1 with a role's keys or threshold changed; sign it with the old
+    /// and the new root keys, then publish.
+    Rotate {
+        /// The repository directory.
+        dir: PathBuf,
+        /// The role whose keys change (root, targets, snapshot, timestamp).
+        #[arg(long)]
+        role: String,
+        /// Public key file to add (repeat).
+        #[arg(long = "add-key")]
+        add_keys: Vec<PathBuf>,
+        /// Key to remove: a key id or a public key file (repeat).
+        #[arg(long = "remove-key")]
+        remove_keys: Vec<String>,
+        /// New threshold for the role.
+        #[arg(long)]
+        threshold: Option<u64>,
+    },
+    /// Check the published repository as a new client would; exit 1 if a client would
+    /// refuse it, 3 if metadata expires within --warn-days, 0 otherwise.
+    Verify {
+        /// The repository directory (or a published tree).
+        dir: PathBuf,
+        /// Warn about metadata that expires within this many days.
+        #[arg(long, default_value_t = 2)]
+        warn_days: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve a published repository over HTTP on loopback, for previews and tests.
     Serve {
         /// The repository directory (its published/ tree is served) or a published tree.
@@ -353,7 +383,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let project = Project::open(&dir)?;
             let (s, t) = (keys(&snapshot_keys)?, keys(&timestamp_keys)?);
-            ops::publish(&project, &signers(&s), &signers(&t), now)?;
+            repo_tool::publish::publish(&project, &signers(&s), &signers(&t), now)?;
             eprintln!("published to {}", project.dir().join("published").display());
         }
         Command::Timestamp {
@@ -365,9 +395,45 @@ fn run(cli: Cli) -> Result<()> {
             let (s, t) = (keys(&snapshot_keys)?, keys(&timestamp_keys)?);
             let snapshot_signers = signers(&s);
             let snapshot = (!snapshot_signers.is_empty()).then_some(snapshot_signers.as_slice());
-            ops::refresh_timestamp(&project, snapshot, &signers(&t), now)?;
+            repo_tool::publish::refresh_timestamp(&project, snapshot, &signers(&t), now)?;
             eprintln!("timestamp refreshed");
         }
+        Command::Rotate {
+            dir,
+            role,
+            add_keys,
+            remove_keys,
+            threshold,
+        } => {
+            let project = Project::open(&dir)?;
+            let remove = remove_keys
+                .iter()
+                .map(|k| {
+                    let path = Path::new(k);
+                    if path.exists() {
+                        Ok(read_public_key(path)?.key_id()?)
+                    } else {
+                        Ok(k.clone())
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let rotation = repo_tool::rotate::Rotation {
+                role: role.clone(),
+                add: public_keys(&add_keys)?,
+                remove,
+                threshold,
+            };
+            let root = repo_tool::rotate::rotate(&project, &rotation, now)?;
+            eprintln!(
+                "staged root v{} with new {role} keys; sign it with the previous root's keys and the new ones, then publish",
+                root.common.version
+            );
+        }
+        Command::Verify {
+            dir,
+            warn_days,
+            json,
+        } => return verify(&dir, warn_days, json, now),
         Command::Serve { dir, listen } => {
             let served = if dir.join(Project::SETTINGS).exists() {
                 dir.join("published")
@@ -386,6 +452,44 @@ fn run(cli: Cli) -> Result<()> {
                 Ok::<(), anyhow::Error>(())
             })?;
         }
+    }
+    Ok(())
+}
+
+fn verify(dir: &Path, warn_days: i64, json: bool, now: OffsetDateTime) -> Result<()> {
+    let published = if dir.join(Project::SETTINGS).exists() {
+        dir.join("published")
+    } else {
+        dir.to_path_buf()
+    };
+    let published = std::path::absolute(&published)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime
+        .block_on(repo_tool::verify::verify(
+            &published,
+            now,
+            time::Duration::days(warn_days),
+        ))
+        .map_err(|e| anyhow::anyhow!("a client would refuse this repository: {e}"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for (role, version, expires) in &report.roles {
+            println!("{role:<10} v{version:<6} expires {expires}");
+        }
+        println!(
+            "{} target(s) match their length and hashes",
+            report.targets_checked
+        );
+    }
+    if !report.expiring_soon.is_empty() {
+        eprintln!(
+            "warning: {} expire(s) within {warn_days} day(s); refresh with `repo-tool timestamp` or re-sign",
+            report.expiring_soon.join(", ")
+        );
+        std::process::exit(3);
     }
     Ok(())
 }

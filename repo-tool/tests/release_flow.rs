@@ -269,7 +269,7 @@ async fn three_holders_sign_separately_and_the_client_installs_the_release() {
         w,
         &["timestamp", "repo", "--timestamp-key", "timestamp.pem"],
     );
-    let mut client = Client::new(config, fetcher).unwrap();
+    let mut client = Client::new(config.clone(), fetcher.clone()).unwrap();
     let info = client.target_info("myapp/app-linux-x86_64").await.unwrap();
     assert_eq!(info.custom.as_ref().unwrap()["version"], "1.1.0");
     assert_eq!(client.trusted().timestamp().unwrap().common.version, 3);
@@ -278,6 +278,138 @@ async fn three_holders_sign_separately_and_the_client_installs_the_release() {
         .await
         .unwrap();
     assert_eq!(std::fs::read(path).unwrap(), b"#!/bin/sh\necho 1.1.0\n");
+
+    // Rotation: holder1's root key is replaced by holder4's, and the timestamp key by
+    // a new one. Root v2 must be signed by 2 of the old root keys and 2 of the new.
+    ok(w, &["keygen", "--out", "holder4.pem"]);
+    ok(
+        w,
+        &["keygen", "--out", "timestamp2.pem", "--type", "ecdsa-p256"],
+    );
+    ok(
+        w,
+        &[
+            "rotate",
+            "repo",
+            "--role",
+            "root",
+            "--remove-key",
+            "holder1.pem.pub",
+            "--add-key",
+            "holder4.pem.pub",
+        ],
+    );
+    ok(
+        w,
+        &[
+            "rotate",
+            "repo",
+            "--role",
+            "timestamp",
+            "--remove-key",
+            "timestamp.pem.pub",
+            "--add-key",
+            "timestamp2.pem.pub",
+        ],
+    );
+    ok(
+        w,
+        &["sign", "repo", "--role", "root", "--key", "holder4.pem"],
+    );
+    ok(
+        w,
+        &["sign", "repo", "--role", "root", "--key", "holder2.pem"],
+    );
+    // The new keys alone meet the new threshold but not the old root's: refused.
+    let err = fails(
+        w,
+        &[
+            "publish",
+            "repo",
+            "--snapshot-key",
+            "snapshot.pem",
+            "--timestamp-key",
+            "timestamp2.pem",
+        ],
+    );
+    assert!(err.contains("root v1"), "{err}");
+    ok(
+        w,
+        &["sign", "repo", "--role", "root", "--key", "holder1.pem"],
+    );
+    // The old timestamp key is no longer the timestamp role's.
+    fails(
+        w,
+        &[
+            "publish",
+            "repo",
+            "--snapshot-key",
+            "snapshot.pem",
+            "--timestamp-key",
+            "timestamp.pem",
+        ],
+    );
+    ok(
+        w,
+        &[
+            "publish",
+            "repo",
+            "--snapshot-key",
+            "snapshot.pem",
+            "--timestamp-key",
+            "timestamp2.pem",
+        ],
+    );
+    let mut client = Client::new(config.clone(), fetcher.clone()).unwrap();
+    client.refresh().await.unwrap();
+    assert_eq!(client.trusted().root().common.version, 2);
+    let ts_keys = &client.trusted().root().roles["timestamp"].keyids;
+    let new_ts = std::fs::read_to_string(w.join("timestamp2.pem.pub")).unwrap();
+    let new_ts: updater::metadata::Key = serde_json::from_str(&new_ts).unwrap();
+    assert_eq!(ts_keys, &vec![new_ts.key_id().unwrap()]);
+    // A new client that only has root v1 walks the chain too.
+    let fresh = w.join("fresh-client");
+    Client::init(
+        &fresh,
+        &std::fs::read(w.join("repo/published/metadata/1.root.json")).unwrap(),
+    )
+    .unwrap();
+    let fresh_config = ClientConfig::new(
+        &fresh,
+        base.join("metadata/").unwrap(),
+        base.join("targets/").unwrap(),
+    );
+    let mut client = Client::new(fresh_config, fetcher).unwrap();
+    client.target_info("myapp/app-linux-x86_64").await.unwrap();
+    assert_eq!(client.trusted().root().common.version, 2);
+
+    // verify: valid (0); the one-day timestamp expires within a 2-day window (3).
+    let out = repo_tool(w, &["verify", "repo", "--warn-days", "0"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 target(s) match"));
+    assert_eq!(
+        repo_tool(w, &["verify", "repo", "--warn-days", "2"])
+            .status
+            .code(),
+        Some(3)
+    );
+    // A tampered target is caught (1).
+    let info = client.target_info("myapp/app-linux-x86_64").await.unwrap();
+    let hash = &info.hashes["sha256"];
+    std::fs::write(
+        w.join(format!(
+            "repo/published/targets/myapp/{hash}.app-linux-x86_64"
+        )),
+        b"evil",
+    )
+    .unwrap();
+    let out = repo_tool(w, &["verify", "repo"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("myapp/app-linux-x86_64"));
 }
 
 #[test]

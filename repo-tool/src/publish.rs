@@ -1,0 +1,247 @@
+//! Publishing: staged roles that meet their thresholds, then a new snapshot and
+//! timestamp signed by the online keys, written in the order targets, root,
+//! snapshot, timestamp so clients never see a half-published release.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use updater::integrity::sha256_hex;
+use updater::metadata::{MetaFile, Root, Snapshot, Targets, Timestamp};
+use updater::store::{encode_name, write_atomic};
+
+use crate::ops::common;
+use crate::project::{Project, StagedFile};
+use crate::repository::{sign_metadata, RepoError};
+use crate::signer::Signer;
+
+fn require_threshold<T>(
+    project: &Project,
+    role: &str,
+    staged: &StagedFile<T>,
+) -> Result<(), RepoError>
+where
+    T: Serialize,
+{
+    for r in project.signing_requirements(role)? {
+        staged
+            .check_threshold(role, &r.keys, &r.role_keys)
+            .map_err(|e| {
+                RepoError::Invalid(format!(
+                    "cannot publish {role}: {e} ({}); collect more signatures",
+                    r.who
+                ))
+            })?;
+    }
+    Ok(())
+}
+
+fn write_metadata(
+    project: &Project,
+    role: &str,
+    version: u64,
+    bytes: &[u8],
+    versioned: bool,
+) -> Result<(), RepoError> {
+    let dir = project.metadata_dir();
+    let mut names = vec![format!("{}.json", encode_name(role))];
+    if versioned {
+        names.insert(0, format!("{version}.{}.json", encode_name(role)));
+    }
+    for name in names {
+        let path = dir.join(name);
+        write_atomic(&path, bytes).map_err(|source| RepoError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Publishes staged root and targets (each must meet its thresholds), then a new
+/// snapshot and timestamp signed by the online keys, in the order targets, root,
+/// snapshot, timestamp. Nothing is written unless every threshold is met.
+///
+/// # Errors
+/// [`RepoError::Invalid`] naming the role whose signatures are short; signer and IO errors.
+pub fn publish(
+    project: &Project,
+    snapshot_signers: &[&dyn Signer],
+    timestamp_signers: &[&dyn Signer],
+    now: OffsetDateTime,
+) -> Result<(), RepoError> {
+    let staged_root = project.staged::<Root>("root")?;
+    let staged_targets = project.staged::<Targets>("targets")?;
+    if let Some(s) = &staged_root {
+        require_threshold(project, "root", s)?;
+    }
+    if let Some(s) = &staged_targets {
+        require_threshold(project, "targets", s)?;
+    }
+    let root = project.current_root()?;
+    check_online_signers(&root, "snapshot", snapshot_signers)?;
+    check_online_signers(&root, "timestamp", timestamp_signers)?;
+    let consistent = root.consistent_snapshot;
+
+    if let Some(s) = &staged_targets {
+        let bytes = updater::metadata::to_envelope_json(&s.signed, &s.signatures)
+            .map_err(|e| RepoError::Invalid(e.to_string()))?;
+        write_metadata(
+            project,
+            "targets",
+            s.signed.common.version,
+            &bytes,
+            consistent,
+        )?;
+    }
+    if let Some(s) = &staged_root {
+        let bytes = updater::metadata::to_envelope_json(&s.signed, &s.signatures)
+            .map_err(|e| RepoError::Invalid(e.to_string()))?;
+        // Root is always versioned: clients walk N.root.json whatever the setting.
+        write_metadata(project, "root", s.signed.common.version, &bytes, true)?;
+    }
+    write_snapshot_and_timestamp(
+        project,
+        &root,
+        true,
+        snapshot_signers,
+        timestamp_signers,
+        now,
+    )?;
+    if staged_targets.is_some() {
+        project.unstage("targets")?;
+    }
+    if staged_root.is_some() {
+        project.unstage("root")?;
+    }
+    Ok(())
+}
+
+fn check_online_signers(root: &Root, role: &str, signers: &[&dyn Signer]) -> Result<(), RepoError> {
+    let rk = root
+        .roles
+        .get(role)
+        .ok_or_else(|| RepoError::Invalid(format!("root defines no {role} role")))?;
+    let valid = signers
+        .iter()
+        .filter(|s| rk.keyids.contains(s.key_id()))
+        .count() as u64;
+    if valid < rk.threshold {
+        return Err(RepoError::ThresholdNotMet {
+            role: role.into(),
+            threshold: rk.threshold,
+            available: valid as usize,
+        });
+    }
+    Ok(())
+}
+
+fn write_snapshot_and_timestamp(
+    project: &Project,
+    root: &Root,
+    new_snapshot: bool,
+    snapshot_signers: &[&dyn Signer],
+    timestamp_signers: &[&dyn Signer],
+    now: OffsetDateTime,
+) -> Result<(), RepoError> {
+    let consistent = root.consistent_snapshot;
+    let previous = project.published::<Snapshot>("snapshot")?;
+    let snapshot_bytes = if new_snapshot || previous.is_none() {
+        let targets = project.published::<Targets>("targets")?.ok_or_else(|| {
+            RepoError::Invalid("targets must be published before snapshot".into())
+        })?;
+        let mut meta = previous
+            .as_ref()
+            .map(|p| p.signed.meta.clone())
+            .unwrap_or_default();
+        meta.insert(
+            "targets.json".into(),
+            MetaFile {
+                version: targets.signed.common.version,
+                length: None,
+                hashes: None,
+                unrecognized: Default::default(),
+            },
+        );
+        let version = previous.as_ref().map_or(1, |p| p.signed.common.version + 1);
+        let snapshot = Snapshot {
+            common: common(
+                "snapshot",
+                version,
+                project.settings.expiry("snapshot", now),
+            ),
+            meta,
+            unrecognized: Default::default(),
+        };
+        let bytes = sign_metadata(&snapshot, snapshot_signers)?;
+        write_metadata(project, "snapshot", version, &bytes, consistent)?;
+        bytes
+    } else {
+        let path = project.metadata_dir().join("snapshot.json");
+        std::fs::read(&path).map_err(|source| RepoError::Io {
+            path: path.display().to_string(),
+            source,
+        })?
+    };
+    let snapshot_version = updater::metadata::Envelope::<Snapshot>::from_slice(&snapshot_bytes)
+        .map_err(|e| RepoError::Invalid(e.to_string()))?
+        .signed
+        .common
+        .version;
+    let version = project
+        .published::<Timestamp>("timestamp")?
+        .map_or(1, |p| p.signed.common.version + 1);
+    let timestamp = Timestamp {
+        common: common(
+            "timestamp",
+            version,
+            project.settings.expiry("timestamp", now),
+        ),
+        meta: BTreeMap::from([(
+            "snapshot.json".into(),
+            MetaFile {
+                version: snapshot_version,
+                length: Some(snapshot_bytes.len() as u64),
+                hashes: Some(BTreeMap::from([(
+                    "sha256".into(),
+                    sha256_hex(&snapshot_bytes),
+                )])),
+                unrecognized: Default::default(),
+            },
+        )]),
+        unrecognized: Default::default(),
+    };
+    let bytes = sign_metadata(&timestamp, timestamp_signers)?;
+    write_metadata(project, "timestamp", version, &bytes, false)
+}
+
+/// Refreshes the timestamp (for a cron job, with only the online key), and the
+/// snapshot too when `snapshot_signers` are given.
+///
+/// # Errors
+/// When the repository has not been published, or signers are not the role's keys.
+pub fn refresh_timestamp(
+    project: &Project,
+    snapshot_signers: Option<&[&dyn Signer]>,
+    timestamp_signers: &[&dyn Signer],
+    now: OffsetDateTime,
+) -> Result<(), RepoError> {
+    let root = project
+        .published::<Root>("root")?
+        .ok_or_else(|| {
+            RepoError::Invalid("nothing is published yet; run `repo-tool publish` first".into())
+        })?
+        .signed;
+    check_online_signers(&root, "timestamp", timestamp_signers)?;
+    if let Some(s) = snapshot_signers {
+        check_online_signers(&root, "snapshot", s)?;
+    }
+    write_snapshot_and_timestamp(
+        project,
+        &root,
+        snapshot_signers.is_some(),
+        snapshot_signers.unwrap_or(&[]),
+        timestamp_signers,
+        now,
+    )
+}
