@@ -20,6 +20,10 @@ use time::OffsetDateTime;
 #[derive(Parser, Debug)]
 #[command(name = "repo-tool", version, about, long_about = None)]
 struct Cli {
+    /// Name of an environment variable holding the passphrase of encrypted keys
+    /// (otherwise it is asked for on the terminal; it is never taken from argv).
+    #[arg(long, global = true, value_name = "VAR")]
+    passphrase_env: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,6 +44,9 @@ enum Command {
         /// Key type.
         #[arg(long = "type", value_enum, default_value = "ed25519")]
         key_type: KeyType,
+        /// Encrypt the private key with a passphrase (see --passphrase-env).
+        #[arg(long)]
+        encrypt: bool,
     },
     /// Create a repository with staged (unsigned) root and targets version 1.
     Init {
@@ -213,8 +220,53 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn keys(paths: &[PathBuf]) -> Result<Vec<FileKey>> {
-    paths.iter().map(|p| Ok(read_private_key(p)?)).collect()
+/// Where passphrases come from: the variable named by --passphrase-env, else a
+/// prompt on the terminal (no echo); never argv.
+struct Passphrases {
+    env: Option<String>,
+}
+
+impl Passphrases {
+    fn get(&self, prompt: &str) -> std::result::Result<String, repo_tool::repository::RepoError> {
+        use std::io::IsTerminal;
+        let fail = |m: String| repo_tool::repository::RepoError::Invalid(m);
+        if let Some(var) = &self.env {
+            return std::env::var(var)
+                .map_err(|_| fail(format!("environment variable {var} is not set")));
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(fail(format!(
+                "{prompt}: no terminal to ask on; use --passphrase-env VAR"
+            )));
+        }
+        rpassword::prompt_password(format!("{prompt}: "))
+            .map_err(|e| fail(format!("reading the passphrase: {e}")))
+    }
+
+    fn for_key(
+        &self,
+        path: &Path,
+    ) -> std::result::Result<String, repo_tool::repository::RepoError> {
+        self.get(&format!("passphrase for {}", path.display()))
+    }
+
+    fn new_passphrase(&self) -> Result<String> {
+        let first = self.get("new passphrase")?;
+        if first.len() < 8 {
+            bail!("the passphrase must have at least 8 characters");
+        }
+        if self.env.is_none() && self.get("repeat the passphrase")? != first {
+            bail!("the passphrases differ; nothing was written");
+        }
+        Ok(first)
+    }
+}
+
+fn keys(paths: &[PathBuf], passphrases: &Passphrases) -> Result<Vec<FileKey>> {
+    paths
+        .iter()
+        .map(|p| Ok(read_private_key(p, &|path| passphrases.for_key(path))?))
+        .collect()
 }
 
 fn signers(keys: &[FileKey]) -> Vec<&dyn Signer> {
@@ -227,14 +279,22 @@ fn public_keys(paths: &[PathBuf]) -> Result<Vec<updater::metadata::Key>> {
 
 fn run(cli: Cli) -> Result<()> {
     let now = OffsetDateTime::now_utc();
+    let passphrases = Passphrases {
+        env: cli.passphrase_env.clone(),
+    };
     match cli.command {
-        Command::Keygen { out, key_type } => {
+        Command::Keygen {
+            out,
+            key_type,
+            encrypt,
+        } => {
             let kind = match key_type {
                 KeyType::Ed25519 => KeyKind::Ed25519,
                 KeyType::EcdsaP256 => KeyKind::EcdsaP256,
             };
             let key = FileKey::generate(kind)?;
-            let public = write_key_pair(&out, &key)?;
+            let passphrase = encrypt.then(|| passphrases.new_passphrase()).transpose()?;
+            let public = write_key_pair(&out, &key, passphrase.as_deref())?;
             println!("{}", key.key_id());
             eprintln!(
                 "private key: {} (keep it offline), public key: {}",
@@ -332,7 +392,7 @@ fn run(cli: Cli) -> Result<()> {
             detached,
         } => {
             let project = Project::open(&dir)?;
-            let key = read_private_key(&key)?;
+            let key = read_private_key(&key, &|path| passphrases.for_key(path))?;
             match detached {
                 Some(out) => {
                     let sig = ops::sign_detached(&project, &role, &key)?;
@@ -382,7 +442,10 @@ fn run(cli: Cli) -> Result<()> {
             timestamp_keys,
         } => {
             let project = Project::open(&dir)?;
-            let (s, t) = (keys(&snapshot_keys)?, keys(&timestamp_keys)?);
+            let (s, t) = (
+                keys(&snapshot_keys, &passphrases)?,
+                keys(&timestamp_keys, &passphrases)?,
+            );
             repo_tool::publish::publish(&project, &signers(&s), &signers(&t), now)?;
             eprintln!("published to {}", project.dir().join("published").display());
         }
@@ -392,7 +455,10 @@ fn run(cli: Cli) -> Result<()> {
             snapshot_keys,
         } => {
             let project = Project::open(&dir)?;
-            let (s, t) = (keys(&snapshot_keys)?, keys(&timestamp_keys)?);
+            let (s, t) = (
+                keys(&snapshot_keys, &passphrases)?,
+                keys(&timestamp_keys, &passphrases)?,
+            );
             let snapshot_signers = signers(&s);
             let snapshot = (!snapshot_signers.is_empty()).then_some(snapshot_signers.as_slice());
             repo_tool::publish::refresh_timestamp(&project, snapshot, &signers(&t), now)?;

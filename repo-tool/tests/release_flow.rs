@@ -568,3 +568,135 @@ fn bad_input_leaves_the_repository_unchanged() {
         ],
     );
 }
+
+#[test]
+fn encrypted_keys_need_the_right_passphrase_and_interoperate_with_openssl() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let with_env = |args: &[&str], pass: &str| {
+        Command::new(env!("CARGO_BIN_EXE_repo-tool"))
+            .current_dir(w)
+            .env("RT_PASS", pass)
+            .arg("--passphrase-env")
+            .arg("RT_PASS")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = with_env(
+        &["keygen", "--out", "root.pem", "--encrypt"],
+        "a long passphrase",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read_to_string(w.join("root.pem"))
+        .unwrap()
+        .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    assert!(
+        !with_env(&["keygen", "--out", "short.pem", "--encrypt"], "short")
+            .status
+            .success()
+    );
+    // openssl decrypts it with the passphrase (PBES2, PBKDF2-SHA256, AES-256-CBC).
+    let out = Command::new("openssl")
+        .args([
+            "pkey",
+            "-in",
+            "root.pem",
+            "-passin",
+            "pass:a long passphrase",
+            "-noout",
+        ])
+        .current_dir(w)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And repo-tool reads a key openssl encrypted.
+    let out = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "ed25519",
+            "-aes-256-cbc",
+            "-pass",
+            "pass:openssl passphrase",
+            "-out",
+            "ossl.pem",
+        ])
+        .current_dir(w)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for key in ["t", "s", "ts"] {
+        ok(w, &["keygen", "--out", &format!("{key}.pem")]);
+    }
+    ok(
+        w,
+        &[
+            "init",
+            "repo",
+            "--root-key",
+            "root.pem.pub",
+            "--targets-key",
+            "t.pem.pub",
+            "--snapshot-key",
+            "s.pem.pub",
+            "--timestamp-key",
+            "ts.pem.pub",
+        ],
+    );
+    let before = snapshot_tree(&w.join("repo"));
+    let out = with_env(
+        &["sign", "repo", "--role", "root", "--key", "root.pem"],
+        "wrong passphrase",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
+    // Without a passphrase source and no terminal, a clear error, not a hang.
+    let out = Command::new(env!("CARGO_BIN_EXE_repo-tool"))
+        .current_dir(w)
+        .args(["sign", "repo", "--role", "root", "--key", "root.pem"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--passphrase-env"));
+    assert_eq!(before, snapshot_tree(&w.join("repo")));
+    let out = with_env(
+        &["sign", "repo", "--role", "root", "--key", "root.pem"],
+        "a long passphrase",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The openssl key is not one of root's keys, but it must decrypt and load: the
+    // refusal names the role, not the file format.
+    let out = with_env(
+        &["sign", "repo", "--role", "root", "--key", "ossl.pem"],
+        "openssl passphrase",
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not one of the keys"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Root is signed; targets is not yet, so status still exits 1.
+    let out = repo_tool(w, &["status", "repo", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["role"], "root");
+    assert_eq!(rows[0]["signatures"][0]["valid"], 1);
+}
