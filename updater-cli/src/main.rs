@@ -6,6 +6,7 @@
 //! `timestamp.json`, `snapshot.json`, `targets.json` and `ROLE.json` for delegated roles.
 
 mod demo;
+mod progress;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -180,9 +181,13 @@ async fn download(cli: &Cli) -> Result<()> {
     client.refresh().await?;
     for name in &cli.target_names {
         let info = client.target_info(name).await?;
+        let bar = progress::bar_for(name, info.length);
+        let mut report = |done: u64, _total: u64| bar.set_position(done);
         let path = client
-            .download_target(name, &info, target_dir, None)
-            .await?;
+            .download_target(name, &info, target_dir, Some(&mut report))
+            .await;
+        bar.finish_and_clear();
+        let path = path?;
         tracing::info!(target = %name, path = %path.display(), "verified");
     }
     Ok(())
