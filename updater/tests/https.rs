@@ -118,7 +118,7 @@ async fn refuses_a_certificate_from_an_untrusted_ca() {
         let err = read_bounded(&fetcher, &url, 1000, limits())
             .await
             .unwrap_err();
-        assert!(matches!(err, FetchError::Transport { .. }), "{err}");
+        assert!(matches!(err, FetchError::Tls { .. }), "{err}");
         assert!(
             err.to_string().to_lowercase().contains("certificate"),
             "{err}"

@@ -1,7 +1,7 @@
 //! Target download (spec 5.7): stream to a temporary file while checking length and
 //! every hash, then move into place. A cached file that matches is not fetched again.
 
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::{join_url, Client};
@@ -85,7 +85,10 @@ impl Client {
     /// its path. The bytes go to a hidden temporary file in `dir` while length and
     /// every listed hash are checked; only a file that matched is renamed into place
     /// (atomically, durably). A file already in place with the right length and
-    /// hashes is reused without a request.
+    /// hashes is reused without a request. A transfer interrupted by a transient
+    /// failure (see [`crate::fetch::FetchError::is_transient`]) resumes where it
+    /// stopped with a range request, at most `transfer.retries` times; the length and
+    /// hashes are still checked over the whole file.
     ///
     /// # Errors
     /// [`Error::Target`] for a mismatch or an unsupported hash algorithm (nothing is
@@ -111,20 +114,45 @@ impl Client {
         // Prepared before any byte is fetched: an unverifiable hash fails up front.
         let mut check =
             IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(refused)?;
-        let mut body = BoundedBody::start(
-            self.fetcher.as_ref(),
-            &url,
-            info.length,
-            self.config.transfer,
-        )
-        .await?;
+        let limits = self.config.transfer;
+        let fetcher = self.fetcher.as_ref();
+        let mut body = BoundedBody::start(fetcher, &url, info.length, limits).await?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".tmp-")
             .suffix(".part")
             .tempfile_in(dir)
             .map_err(Error::storage("creating a temporary file in", dir))?;
         let mut progress = progress;
-        while let Some(chunk) = body.chunk().await? {
+        let mut resumes = 0u32;
+        // Bounded: every turn consumes a chunk (at most `info.length` bytes in all, per
+        // body) or one of at most `limits.retries` resumes.
+        loop {
+            let chunk = match body.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                // An interrupted transfer resumes where it stopped. The bytes kept were
+                // already fed to `check`, which goes on with the rest: the hashes are
+                // still computed over the whole file.
+                Err(e) if e.is_transient() && resumes < limits.retries => {
+                    resumes += 1;
+                    let have = check.seen();
+                    tracing::warn!(%url, error = %e, have, "transfer interrupted; resuming");
+                    tokio::time::sleep(limits.retry_delay).await;
+                    body = BoundedBody::resume(fetcher, &url, info.length, have, limits).await?;
+                    if body.offset() != have {
+                        // The server sent the whole file again: start over.
+                        check = IntegrityCheck::new(Some(info.length), Some(&info.hashes))
+                            .map_err(refused)?;
+                        tmp.as_file()
+                            .set_len(0)
+                            .map_err(Error::storage("truncating", tmp.path()))?;
+                        tmp.seek(SeekFrom::Start(0))
+                            .map_err(Error::storage("rewinding", tmp.path()))?;
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             check.update(&chunk).map_err(refused)?;
             tmp.write_all(&chunk)
                 .map_err(Error::storage("writing", tmp.path()))?;

@@ -29,6 +29,9 @@ pub struct HttpOptions {
     pub connect_timeout: Duration,
     /// Sent as `User-Agent`.
     pub user_agent: String,
+    /// Follow at most this many redirects per fetch (0: follow none). A redirect from
+    /// `https://` to anything else is always refused.
+    pub max_redirects: u32,
 }
 
 impl Default for HttpOptions {
@@ -38,12 +41,16 @@ impl Default for HttpOptions {
             ca_file: None,
             connect_timeout: Duration::from_secs(15),
             user_agent: concat!("updater/", env!("CARGO_PKG_VERSION")).into(),
+            max_redirects: 5,
         }
     }
 }
 
-/// An HTTP(S) fetcher. 404 and 403 are [`FetchError::NotFound`]; redirects are not
-/// followed (a repository is a static tree with stable URLs).
+/// An HTTP(S) fetcher. 404 and 403 are [`FetchError::NotFound`]. Redirects (301, 302,
+/// 303, 307, 308) are followed up to [`HttpOptions::max_redirects`] times; every hop
+/// must pass the scheme rules, and a redirect away from `https://` is refused, so a
+/// CDN may move files but cannot downgrade the transport. Redirects change only where
+/// the bytes come from: they are verified against trusted metadata as ever.
 pub struct HttpFetcher {
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
     options: HttpOptions,
@@ -135,7 +142,7 @@ impl ChunkSource for HyperChunks {
                     Some(Err(e)) => {
                         return Err(FetchError::Transport {
                             url: self.url.clone(),
-                            message: format!("reading the response failed: {e}"),
+                            message: format!("reading the response failed: {}", describe_error(&e)),
                         })
                     }
                     Some(Ok(frame)) => {
@@ -151,60 +158,213 @@ impl ChunkSource for HyperChunks {
     }
 }
 
-impl Fetcher for HttpFetcher {
-    fn fetch<'a>(&'a self, url: &'a Url, _max_length: u64) -> FetchFuture<'a> {
-        Box::pin(async move {
-            self.check_scheme(url)?;
-            let request = hyper::Request::get(url.as_str())
-                .header(hyper::header::USER_AGENT, &self.options.user_agent)
-                .body(Empty::<Bytes>::new())
-                .map_err(|e| FetchError::Transport {
-                    url: url.to_string(),
-                    message: format!("invalid request: {e}"),
-                })?;
-            let response =
-                self.client
-                    .request(request)
-                    .await
-                    .map_err(|e| FetchError::Transport {
-                        url: url.to_string(),
-                        message: describe_client_error(&e),
-                    })?;
-            let status = response.status();
-            if status == hyper::StatusCode::NOT_FOUND || status == hyper::StatusCode::FORBIDDEN {
-                return Err(FetchError::NotFound {
-                    url: url.to_string(),
-                });
+/// What one request led to.
+enum Hop {
+    /// A body to read.
+    Body(ResponseBody),
+    /// A redirect to this URL.
+    Redirect(Url),
+}
+
+impl HttpFetcher {
+    /// One request, no redirect followed; from byte `offset` on when it is not 0.
+    async fn request_once(&self, url: &Url, offset: u64) -> Result<Hop, FetchError> {
+        let mut request = hyper::Request::get(url.as_str())
+            .header(hyper::header::USER_AGENT, &self.options.user_agent);
+        if offset > 0 {
+            request = request.header(hyper::header::RANGE, format!("bytes={offset}-"));
+        }
+        let request = request
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| FetchError::Transport {
+                url: url.to_string(),
+                message: format!("invalid request: {e}"),
+            })?;
+        let response = self.client.request(request).await.map_err(|e| {
+            let (url, message) = (url.to_string(), describe_error(&e));
+            if is_tls_error(&e) {
+                FetchError::Tls { url, message }
+            } else {
+                FetchError::Transport { url, message }
             }
-            if !status.is_success() {
-                return Err(FetchError::Status {
-                    url: url.to_string(),
-                    status: status.as_u16(),
-                });
-            }
-            let declared = response
+        })?;
+        let status = response.status();
+        if status == hyper::StatusCode::NOT_FOUND || status == hyper::StatusCode::FORBIDDEN {
+            return Err(FetchError::NotFound {
+                url: url.to_string(),
+            });
+        }
+        if matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+            let refused = |location: &str, reason: &str| FetchError::Redirect {
+                url: url.to_string(),
+                location: location.to_string(),
+                reason: reason.to_string(),
+            };
+            let location = response
                 .headers()
-                .get(hyper::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            Ok(ResponseBody::new(
+                .get(hyper::header::LOCATION)
+                .ok_or_else(|| refused("", "the redirect has no Location header"))?
+                .to_str()
+                .map_err(|_| refused("", "the Location header is not ASCII"))?;
+            // Relative locations resolve against the URL that answered (RFC 9110 10.2.2).
+            let next = url
+                .join(location)
+                .map_err(|e| refused(location, &format!("not a valid URL: {e}")))?;
+            return Ok(Hop::Redirect(next));
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status: status.as_u16(),
+            });
+        }
+        // A 206 must be the part asked for; a 200 is the whole file (the server
+        // ignored the range, and the caller starts over).
+        let start = if status == hyper::StatusCode::PARTIAL_CONTENT {
+            let range = response
+                .headers()
+                .get(hyper::header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok());
+            match range.and_then(content_range_start) {
+                Some(first) if offset > 0 && first == offset => offset,
+                _ => {
+                    return Err(FetchError::Range {
+                        url: url.to_string(),
+                        offset,
+                        reason: format!(
+                            "HTTP 206 with Content-Range {}",
+                            range.unwrap_or("(none)")
+                        ),
+                    })
+                }
+            }
+        } else {
+            0
+        };
+        let declared = response
+            .headers()
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        Ok(Hop::Body(
+            ResponseBody::new(
                 declared,
                 Box::new(HyperChunks {
                     body: response.into_body(),
                     url: url.to_string(),
                 }),
-            ))
+            )
+            .starting_at(start),
+        ))
+    }
+
+    /// Checks that a redirect from `from` to `to` may be followed.
+    fn check_redirect(&self, from: &Url, to: &Url) -> Result<(), FetchError> {
+        let refused = |reason: String| FetchError::Redirect {
+            url: from.to_string(),
+            location: to.to_string(),
+            reason,
+        };
+        if from.scheme() == "https" && to.scheme() != "https" {
+            return Err(refused(
+                "a redirect away from https is a downgrade; fix the server or mirror \
+                 configuration, or use a base URL that does not redirect"
+                    .into(),
+            ));
+        }
+        self.check_scheme(to)
+            .map_err(|e| refused(format!("the new location is not allowed: {e}")))
+    }
+}
+
+impl Fetcher for HttpFetcher {
+    fn fetch<'a>(&'a self, url: &'a Url, max_length: u64) -> FetchFuture<'a> {
+        self.fetch_from(url, max_length, 0)
+    }
+
+    /// Sends `Range: bytes=OFFSET-` when `offset` is not 0. A `206` whose
+    /// `Content-Range` starts at `offset` is the rest of the file; a `200` is the whole
+    /// file; any other `206` is [`FetchError::Range`].
+    fn fetch_from<'a>(&'a self, url: &'a Url, _max_length: u64, offset: u64) -> FetchFuture<'a> {
+        Box::pin(async move {
+            self.check_scheme(url)?;
+            let mut current = url.clone();
+            // Bounded: one request per allowed redirect, plus the first.
+            for _ in 0..=self.options.max_redirects {
+                match self.request_once(&current, offset).await? {
+                    Hop::Body(body) => return Ok(body),
+                    Hop::Redirect(next) => {
+                        self.check_redirect(&current, &next)?;
+                        tracing::debug!(from = %current, to = %next, "following a redirect");
+                        current = next;
+                    }
+                }
+            }
+            Err(FetchError::Redirect {
+                url: url.to_string(),
+                location: current.to_string(),
+                reason: format!(
+                    "more than {} redirects (a loop?); fix the server, or point the client \
+                     at the final URL",
+                    self.options.max_redirects
+                ),
+            })
         })
     }
 }
 
-/// The innermost cause of a client error, which names TLS and connection failures.
-fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {
+/// The first byte position of a `Content-Range: bytes FIRST-LAST/TOTAL` header.
+fn content_range_start(value: &str) -> Option<u64> {
+    let (first, _) = value.trim().strip_prefix("bytes ")?.split_once('-')?;
+    first.trim().parse().ok()
+}
+
+/// An error with its chain of causes, which name TLS and connection failures.
+fn describe_error(e: &(dyn std::error::Error + 'static)) -> String {
     let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = e.source();
     while let Some(s) = source {
         message = format!("{message}: {s}");
         source = s.source();
     }
     message
+}
+
+/// True when a rustls error is in the chain of causes (directly or inside an IO
+/// error).
+fn is_tls_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    tls_error_within(e, 0)
+}
+
+fn tls_error_within(e: &(dyn std::error::Error + 'static), depth: u32) -> bool {
+    // Bounded: real error chains are short; 32 levels is far beyond any of them.
+    if depth > 32 {
+        return false;
+    }
+    if e.is::<rustls::Error>() {
+        return true;
+    }
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        if tls_error_within(inner, depth + 1) {
+            return true;
+        }
+    }
+    e.source().is_some_and(|s| tls_error_within(s, depth + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_range_start;
+
+    #[test]
+    fn reads_the_start_of_a_content_range() {
+        assert_eq!(content_range_start("bytes 100-199/200"), Some(100));
+        assert_eq!(content_range_start("bytes 0-9/*"), Some(0));
+        for bad in ["bytes */200", "items 1-2/3", "bytes x-1/2", ""] {
+            assert_eq!(content_range_start(bad), None, "{bad}");
+        }
+    }
 }

@@ -5,10 +5,13 @@
 //! enforced once for every fetcher by [`read_bounded`] and [`BoundedBody`], so a new
 //! transport cannot forget them. [`FetchError::NotFound`] is kept apart from every
 //! other failure: root rotation stops only on "not found" (spec 5.3.3); any other
-//! failure fails the refresh.
+//! failure fails the refresh. Transient failures before the first body byte
+//! (connection errors, timeouts, HTTP 5xx) are retried with exponential backoff, also
+//! once for every fetcher, by [`BoundedBody::start`].
 
 mod file;
 mod http;
+mod retry;
 
 pub use file::FileFetcher;
 pub use http::{HttpFetcher, HttpOptions};
@@ -71,6 +74,27 @@ pub enum FetchError {
         /// What is wrong and what to do.
         reason: String,
     },
+    /// A redirect was refused: a downgrade from `https://`, a location the scheme
+    /// rules forbid, no usable `Location`, or too many redirects.
+    #[error("{url}: refused the redirect to {location:?}: {reason}")]
+    Redirect {
+        /// The URL that was asked for, or the one that answered with the redirect.
+        url: String,
+        /// Where the server redirected to (empty when it gave no usable location).
+        location: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// The answer to a range request (resuming a transfer) does not start where asked.
+    #[error("{url}: unusable answer to a request for the bytes from {offset} on: {reason}")]
+    Range {
+        /// The URL.
+        url: String,
+        /// Where the transfer was to resume.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// Connection, TLS or IO failure.
     #[error("{url}: {message}")]
     Transport {
@@ -79,12 +103,41 @@ pub enum FetchError {
         /// What failed.
         message: String,
     },
+    /// The TLS handshake was refused, e.g. a certificate from a CA the client does
+    /// not trust, or for another host. Never retried.
+    #[error("{url}: TLS handshake refused: {message}; check that the server's certificate is issued for this host by a CA the client trusts (see ca_file)")]
+    Tls {
+        /// The URL.
+        url: String,
+        /// Why the handshake failed.
+        message: String,
+    },
 }
 
 impl FetchError {
     /// True for "the file does not exist", the only failure that ends root rotation.
     pub fn is_not_found(&self) -> bool {
         matches!(self, FetchError::NotFound { .. })
+    }
+
+    /// True for failures that another attempt may not meet: connection and IO errors
+    /// (but not a refused TLS handshake), timeouts, HTTP 5xx, 408 and 429. "Not
+    /// found", other statuses, refused redirects and exceeded limits are final.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Transport { .. } => true,
+            FetchError::Timeout { .. } => true,
+            FetchError::Status { status, .. } => {
+                (500..=599).contains(status) || *status == 408 || *status == 429
+            }
+            FetchError::NotFound { .. }
+            | FetchError::TooLarge { .. }
+            | FetchError::TooSlow { .. }
+            | FetchError::Scheme { .. }
+            | FetchError::Redirect { .. }
+            | FetchError::Range { .. }
+            | FetchError::Tls { .. } => false,
+        }
     }
 }
 
@@ -104,6 +157,17 @@ pub type ChunkFuture<'a> =
 pub trait Fetcher: Send + Sync {
     /// Starts fetching `url`.
     fn fetch<'a>(&'a self, url: &'a Url, max_length: u64) -> FetchFuture<'a>;
+
+    /// Starts fetching `url` from byte `offset` on, to resume an interrupted transfer.
+    ///
+    /// A fetcher that can resume returns only the bytes from `offset` on and marks
+    /// the body with [`ResponseBody::starting_at`]; one that cannot (the default)
+    /// returns the whole body, whose [`ResponseBody::offset`] is 0, and the caller
+    /// starts over. Either way the caller verifies the whole file afterwards.
+    fn fetch_from<'a>(&'a self, url: &'a Url, max_length: u64, offset: u64) -> FetchFuture<'a> {
+        let _ = offset;
+        self.fetch(url, max_length)
+    }
 }
 
 /// A stream of body chunks.
@@ -117,6 +181,7 @@ pub struct ResponseBody {
     /// The length the server declared, if any (not trusted; only used to fail early).
     pub declared_length: Option<u64>,
     source: Box<dyn ChunkSource>,
+    offset: u64,
 }
 
 impl ResponseBody {
@@ -125,7 +190,20 @@ impl ResponseBody {
         ResponseBody {
             declared_length,
             source,
+            offset: 0,
         }
+    }
+
+    /// Marks the body as the part of the file from byte `offset` on (the answer to
+    /// [`Fetcher::fetch_from`]); `declared_length` is then the length of that part.
+    pub fn starting_at(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Where in the file the body starts: 0 for a whole file.
+    pub fn offset(&self) -> u64 {
+        self.offset
     }
 
     /// A body that is already in memory.
@@ -151,6 +229,12 @@ pub struct TransferLimits {
     pub min_bytes_per_second: u64,
     /// How long a transfer may take before the minimum rate applies.
     pub rate_grace: Duration,
+    /// How many more attempts to make after a transient failure (see
+    /// [`FetchError::is_transient`]) that happened before any body byte arrived.
+    /// Failures later in a transfer are not retried here.
+    pub retries: u32,
+    /// The wait before the first retry; it doubles for each further one (at most 30 s).
+    pub retry_delay: Duration,
 }
 
 impl Default for TransferLimits {
@@ -159,6 +243,8 @@ impl Default for TransferLimits {
             read_timeout: Duration::from_secs(30),
             min_bytes_per_second: 1024,
             rate_grace: Duration::from_secs(10),
+            retries: 2,
+            retry_delay: Duration::from_secs(1),
         }
     }
 }
@@ -171,41 +257,110 @@ pub struct BoundedBody {
     received: u64,
     started: Instant,
     limits: TransferLimits,
+    /// The first chunk (or the end), read by `start` so that a failure before any
+    /// body byte can be retried there.
+    first: Option<Option<Bytes>>,
+    /// Where in the file the body starts (see [`BoundedBody::resume`]).
+    offset: u64,
 }
 
 impl BoundedBody {
-    /// Starts a bounded fetch of `url` allowing at most `limit` bytes.
+    /// Starts a bounded fetch of `url` allowing at most `limit` bytes: sends the
+    /// request and waits for the first chunk of the body. A transient failure on the
+    /// way (see [`FetchError::is_transient`]) is retried `limits.retries` times with
+    /// exponential backoff from `limits.retry_delay`.
     ///
     /// # Errors
-    /// The fetcher's error, [`FetchError::Timeout`] if the response does not start in
-    /// time, or [`FetchError::TooLarge`] if the server declares a larger body.
+    /// The fetcher's error, [`FetchError::Timeout`] if the response or its first
+    /// bytes do not arrive in time, or [`FetchError::TooLarge`] if the server declares
+    /// a larger body: the last one when every attempt failed.
     pub async fn start(
         fetcher: &dyn Fetcher,
         url: &Url,
         limit: u64,
         limits: TransferLimits,
     ) -> Result<BoundedBody, FetchError> {
+        BoundedBody::resume(fetcher, url, limit, 0, limits).await
+    }
+
+    /// As [`BoundedBody::start`], for the bytes of `url` from `offset` on (an
+    /// interrupted transfer that already has `offset` bytes). The fetcher may answer
+    /// with the whole file instead: [`BoundedBody::offset`] says which. `limit`
+    /// bounds the whole file, not just the rest.
+    ///
+    /// # Errors
+    /// As [`BoundedBody::start`], and [`FetchError::Range`] when the fetcher's
+    /// answer starts neither at `offset` nor at 0.
+    pub async fn resume(
+        fetcher: &dyn Fetcher,
+        url: &Url,
+        limit: u64,
+        offset: u64,
+        limits: TransferLimits,
+    ) -> Result<BoundedBody, FetchError> {
+        retry::with_retries(url, &limits, || {
+            BoundedBody::open(fetcher, url, limit, offset, limits)
+        })
+        .await
+    }
+
+    /// One attempt of [`BoundedBody::resume`].
+    async fn open(
+        fetcher: &dyn Fetcher,
+        url: &Url,
+        limit: u64,
+        offset: u64,
+        limits: TransferLimits,
+    ) -> Result<BoundedBody, FetchError> {
+        let timed_out = || FetchError::Timeout {
+            url: url.to_string(),
+            seconds: limits.read_timeout.as_secs(),
+        };
         let started = Instant::now();
-        let body = tokio::time::timeout(limits.read_timeout, fetcher.fetch(url, limit))
+        let request = if offset == 0 {
+            fetcher.fetch(url, limit)
+        } else {
+            fetcher.fetch_from(url, limit, offset)
+        };
+        let mut body = tokio::time::timeout(limits.read_timeout, request)
             .await
-            .map_err(|_| FetchError::Timeout {
+            .map_err(|_| timed_out())??;
+        let start = body.offset();
+        if start != 0 && start != offset {
+            return Err(FetchError::Range {
                 url: url.to_string(),
-                seconds: limits.read_timeout.as_secs(),
-            })??;
-        if body.declared_length.is_some_and(|n| n > limit) {
+                offset,
+                reason: format!("the fetcher returned the bytes from {start} on"),
+            });
+        }
+        if body
+            .declared_length
+            .is_some_and(|n| n.saturating_add(start) > limit)
+        {
             return Err(FetchError::TooLarge {
                 url: url.to_string(),
                 limit,
             });
         }
+        let first = tokio::time::timeout(limits.read_timeout, body.source.next_chunk())
+            .await
+            .map_err(|_| timed_out())??;
         Ok(BoundedBody {
             url: url.to_string(),
             body,
             limit,
-            received: 0,
+            received: start,
             started,
             limits,
+            first: Some(first),
+            offset: start,
         })
+    }
+
+    /// Where in the file this body starts: 0 for the whole file, or the offset asked
+    /// of [`BoundedBody::resume`] when the fetcher resumed.
+    pub fn offset(&self) -> u64 {
+        self.offset
     }
 
     /// The length the server declared, if any.
@@ -216,16 +371,19 @@ impl BoundedBody {
     /// The next chunk, or `None` at the end.
     ///
     /// # Errors
-    /// [`FetchError::TooLarge`] past the limit, [`FetchError::Timeout`] when a read
+    /// [`FetchError::TooLarge`] past the limit (counting from the start of the file), [`FetchError::Timeout`] when a read
     /// stalls, [`FetchError::TooSlow`] below the minimum average rate, or the
     /// transport's error.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, FetchError> {
-        let next = tokio::time::timeout(self.limits.read_timeout, self.body.source.next_chunk())
-            .await
-            .map_err(|_| FetchError::Timeout {
-                url: self.url.clone(),
-                seconds: self.limits.read_timeout.as_secs(),
-            })??;
+        let next = match self.first.take() {
+            Some(first) => first,
+            None => tokio::time::timeout(self.limits.read_timeout, self.body.source.next_chunk())
+                .await
+                .map_err(|_| FetchError::Timeout {
+                    url: self.url.clone(),
+                    seconds: self.limits.read_timeout.as_secs(),
+                })??,
+        };
         let Some(chunk) = next else {
             return Ok(None);
         };
@@ -238,7 +396,8 @@ impl BoundedBody {
         }
         let elapsed = self.started.elapsed();
         if self.limits.min_bytes_per_second > 0 && elapsed > self.limits.rate_grace {
-            let rate = (self.received as f64 / elapsed.as_secs_f64()) as u64;
+            let fetched = self.received.saturating_sub(self.offset);
+            let rate = (fetched as f64 / elapsed.as_secs_f64()) as u64;
             if rate < self.limits.min_bytes_per_second {
                 return Err(FetchError::TooSlow {
                     url: self.url.clone(),
@@ -294,6 +453,13 @@ impl Fetcher for DefaultFetcher {
         match url.scheme() {
             "file" => self.file.fetch(url, max_length),
             _ => self.http.fetch(url, max_length),
+        }
+    }
+
+    fn fetch_from<'a>(&'a self, url: &'a Url, max_length: u64, offset: u64) -> FetchFuture<'a> {
+        match url.scheme() {
+            "file" => self.file.fetch_from(url, max_length, offset),
+            _ => self.http.fetch_from(url, max_length, offset),
         }
     }
 }
