@@ -195,3 +195,85 @@ async fn python_tuf_client_downloads_from_a_repository_published_by_repo_tool() 
     let printed = String::from_utf8(output.stdout).unwrap();
     assert_eq!(std::fs::read(printed.trim()).unwrap(), b"release 1.1.0");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_tuf_client_downloads_from_hash_bins_published_by_repo_tool() {
+    use repo_tool::delegate::{delegate, Delegation};
+    use repo_tool::ops::{self, NewTarget, RoleSetup};
+    use repo_tool::project::Settings;
+
+    let work = tempfile::tempdir().unwrap();
+    let keys: Vec<FileKey> = (0..5)
+        .map(|_| FileKey::generate(KeyKind::Ed25519).unwrap())
+        .collect();
+    let setup = |k: &FileKey| RoleSetup {
+        keys: vec![k.public_key().clone()],
+        threshold: 1,
+    };
+    let roles = BTreeMap::from([
+        ("root".to_string(), setup(&keys[0])),
+        ("targets".to_string(), setup(&keys[1])),
+        ("snapshot".to_string(), setup(&keys[2])),
+        ("timestamp".to_string(), setup(&keys[3])),
+    ]);
+    let now = OffsetDateTime::now_utc();
+    let project = ops::init(&work.path().join("repo"), &roles, Settings::default(), now).unwrap();
+    let bins = Delegation::HashBins {
+        bits: 5,
+        prefix: "bin".into(),
+    };
+    delegate(&project, &bins, &[keys[4].public_key().clone()], 1, now).unwrap();
+    let new: Vec<NewTarget> = (0..100)
+        .map(|i| NewTarget {
+            path: format!("pkg/file-{i}.txt"),
+            content: format!("content {i}").into_bytes(),
+            custom: None,
+        })
+        .collect();
+    ops::add_targets(&project, new, None, now).unwrap();
+    ops::sign(&project, "root", &keys[0]).unwrap();
+    ops::sign(&project, "targets", &keys[1]).unwrap();
+    ops::sign_all(&project, &keys[4]).unwrap();
+    repo_tool::publish::publish(&project, &[&keys[2]], &[&keys[3]], now).unwrap();
+
+    let published = work.path().join("repo/published");
+    let server = StaticServer::start(&published, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let metadata_dir = work.path().join("py-client");
+    let out = work.path().join("py-out");
+    std::fs::create_dir_all(&metadata_dir).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::copy(
+        published.join("metadata/1.root.json"),
+        metadata_dir.join("root.json"),
+    )
+    .unwrap();
+    let base = server.base_url();
+    let args = vec![
+        script("ngclient_download.py").into_os_string(),
+        metadata_dir.into_os_string(),
+        format!("{base}metadata/").into(),
+        format!("{base}targets/").into(),
+        out.into_os_string(),
+        "pkg/file-0.txt".into(),
+        "pkg/file-57.txt".into(),
+        "pkg/file-99.txt".into(),
+    ];
+    let interpreter = python();
+    let output =
+        tokio::task::spawn_blocking(move || Command::new(interpreter).args(args).output().unwrap())
+            .await
+            .unwrap();
+    assert!(
+        output.status.success(),
+        "python-tuf refused the hash-binned repository: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let contents: Vec<String> = printed
+        .lines()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(contents, ["content 0", "content 57", "content 99"]);
+}

@@ -77,15 +77,23 @@ enum Command {
         #[arg(long)]
         no_consistent_snapshot: bool,
     },
-    /// Add (or replace) a target file in the staged targets metadata.
+    /// Add (or replace) target files in the staged metadata of the role responsible
+    /// for them (its hash bin when targets delegates to hash bins, else targets).
     Add {
         /// The repository directory.
         dir: PathBuf,
-        /// The file to publish.
-        file: PathBuf,
-        /// Its target path as clients ask for it (default: the file name).
-        #[arg(long)]
+        /// The files to publish.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The target path as clients ask for it (one file only; default: the file name).
+        #[arg(long, conflicts_with = "prefix")]
         path: Option<String>,
+        /// Prefix for the target paths of the files, e.g. `myapp/1.2.0/`.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Add to this delegated role instead of the one chosen by routing.
+        #[arg(long)]
+        role: Option<String>,
         /// Custom JSON metadata, e.g. '{"version":"1.2.0","channel":"stable"}'.
         #[arg(long)]
         custom: Option<String>,
@@ -102,15 +110,47 @@ enum Command {
     Sign {
         /// The repository directory.
         dir: PathBuf,
-        /// The role to sign (root or targets).
-        #[arg(long)]
-        role: String,
+        /// The role to sign (root, targets or a delegated role).
+        #[arg(long, required_unless_present = "all")]
+        role: Option<String>,
+        /// Sign every staged role this key may sign (e.g. all hash bins).
+        #[arg(long, conflicts_with_all = ["role", "detached"])]
+        all: bool,
         /// The private key file.
         #[arg(long)]
         key: PathBuf,
         /// Write a detached signature to this file instead of changing the repository.
         #[arg(long)]
         detached: Option<PathBuf>,
+    },
+    /// Delegate target paths from targets to a new role, or to hash bins (TAP 15).
+    Delegate {
+        /// The repository directory.
+        dir: PathBuf,
+        /// Name of the delegated role.
+        #[arg(long, required_unless_present = "hash_bins")]
+        name: Option<String>,
+        /// Path pattern the role is trusted for (repeat); `*` and `?` do not match `/`.
+        #[arg(long = "path")]
+        paths: Vec<String>,
+        /// Hex prefix of SHA-256(target path) the role is trusted for (repeat).
+        #[arg(long = "path-hash-prefix")]
+        path_hash_prefixes: Vec<String>,
+        /// Clients stop searching at this role even if it lacks the target.
+        #[arg(long)]
+        terminating: bool,
+        /// Delegate every path to 2^BITS hash bins instead of a named role.
+        #[arg(long, value_name = "BITS", conflicts_with_all = ["name", "paths", "path_hash_prefixes", "terminating"])]
+        hash_bins: Option<u32>,
+        /// Name prefix of the hash bins.
+        #[arg(long, default_value = "bins")]
+        name_prefix: String,
+        /// Public key files of the delegated role(s) (repeat).
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+        /// How many of the keys must sign.
+        #[arg(long, default_value_t = 1)]
+        threshold: u64,
     },
     /// Merge detached signatures into the staged metadata (each is verified first).
     Merge {
@@ -358,28 +398,48 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Add {
             dir,
-            file,
+            files,
             path,
+            prefix,
+            role,
             custom,
         } => {
             let project = Project::open(&dir)?;
-            let content =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let path = match path {
-                Some(p) => p,
-                None => file
+            if path.is_some() && files.len() > 1 {
+                bail!("--path names one target; use --prefix for several files");
+            }
+            let custom = custom
+                .map(|c| {
+                    serde_json::from_str::<serde_json::Value>(&c)
+                        .context("--custom is not valid JSON")
+                })
+                .transpose()?;
+            let mut new = Vec::new();
+            for file in &files {
+                let content =
+                    std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+                let name = file
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
-                    .context("the file has no name; give --path")?,
-            };
-            let custom = custom
-                .map(|c| serde_json::from_str(&c).context("--custom is not valid JSON"))
-                .transpose()?;
-            let info = ops::add_target(&project, &path, &content, custom, now)?;
-            eprintln!(
-                "staged {path}: {} bytes, sha256 {}",
-                info.length, info.hashes["sha256"]
-            );
+                    .context("a file has no name")?;
+                let target_path = match &path {
+                    Some(p) => p.clone(),
+                    None => format!("{}{name}", prefix.as_deref().unwrap_or("")),
+                };
+                new.push(ops::NewTarget {
+                    path: target_path,
+                    content,
+                    custom: custom.clone(),
+                });
+            }
+            let paths: Vec<String> = new.iter().map(|t| t.path.clone()).collect();
+            let added = ops::add_targets(&project, new, role.as_deref(), now)?;
+            for (target, (role, info)) in paths.iter().zip(&added) {
+                eprintln!(
+                    "staged {target} in {role}: {} bytes, sha256 {}",
+                    info.length, info.hashes["sha256"]
+                );
+            }
         }
         Command::Remove { dir, path } => {
             ops::remove_target(&Project::open(&dir)?, &path, now)?;
@@ -388,11 +448,18 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sign {
             dir,
             role,
+            all,
             key,
             detached,
         } => {
             let project = Project::open(&dir)?;
             let key = read_private_key(&key, &|path| passphrases.for_key(path))?;
+            if all {
+                let roles = ops::sign_all(&project, &key)?;
+                eprintln!("signed {} role(s) with {}", roles.len(), key.key_id());
+                return Ok(());
+            }
+            let role = role.context("--role is required without --all")?;
             match detached {
                 Some(out) => {
                     let sig = ops::sign_detached(&project, &role, &key)?;
@@ -412,6 +479,43 @@ fn run(cli: Cli) -> Result<()> {
                     eprintln!("signed {role} with {}", key.key_id());
                 }
             }
+        }
+        Command::Delegate {
+            dir,
+            name,
+            paths,
+            path_hash_prefixes,
+            terminating,
+            hash_bins,
+            name_prefix,
+            keys,
+            threshold,
+        } => {
+            let project = Project::open(&dir)?;
+            let delegation = match hash_bins {
+                Some(bits) => repo_tool::delegate::Delegation::HashBins {
+                    bits,
+                    prefix: name_prefix,
+                },
+                None => repo_tool::delegate::Delegation::Role {
+                    name: name.context("--name is required")?,
+                    paths,
+                    path_hash_prefixes,
+                    terminating,
+                },
+            };
+            let created = repo_tool::delegate::delegate(
+                &project,
+                &delegation,
+                &public_keys(&keys)?,
+                threshold,
+                now,
+            )?;
+            eprintln!(
+                "targets now delegates to {} role(s) ({}); sign targets and the new roles, then publish",
+                created.len(),
+                created.first().map_or("", String::as_str)
+            );
         }
         Command::Merge { dir, signatures } => {
             let project = Project::open(&dir)?;
@@ -573,7 +677,21 @@ fn status(dir: &Path, json: bool) -> Result<()> {
             "{:<10} {:>9}  {:<22} {:>7}  signatures",
             "role", "published", "expires", "staged"
         );
-        for row in &rows {
+        // Many delegated roles (hash bins) are summarised rather than listed.
+        let delegated = rows.len().saturating_sub(4);
+        let shown = if delegated > 10 {
+            &rows[..4]
+        } else {
+            &rows[..]
+        };
+        if delegated > 10 {
+            let ready = rows[4..]
+                .iter()
+                .filter(|r| r.signatures.iter().all(|c| c.valid >= c.threshold))
+                .count();
+            println!("{delegated} delegated role(s) staged: {ready} fully signed");
+        }
+        for row in shown {
             let (version, expires) = row
                 .published
                 .clone()

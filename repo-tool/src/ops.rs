@@ -119,24 +119,55 @@ pub fn init(
     Ok(project)
 }
 
-/// Stages the targets role for a change: the staged copy if there is one, else the
-/// published one with its version bumped and signatures cleared.
-fn targets_for_change(
+/// A targets role ready for a change: the staged copy if there is one, else the
+/// published one with its version bumped and signatures cleared, else (for a role
+/// that targets delegates to but that was never published) an empty version 1.
+pub(crate) fn targets_for_change(
     project: &Project,
+    role: &str,
     now: OffsetDateTime,
 ) -> Result<StagedFile<Targets>, RepoError> {
-    if let Some(staged) = project.staged::<Targets>("targets")? {
+    if let Some(staged) = project.staged::<Targets>(role)? {
         return Ok(staged);
     }
-    let published = project
-        .published::<Targets>("targets")?
-        .ok_or_else(|| RepoError::Invalid("no targets metadata staged or published".into()))?;
-    let mut signed = published.signed;
-    signed.common.version += 1;
-    signed.common.expires = project.settings.expiry("targets", now);
+    let signed = match project.published::<Targets>(role)? {
+        Some(published) => {
+            let mut signed = published.signed;
+            signed.common.version += 1;
+            signed.common.expires = project.settings.expiry(role, now);
+            signed
+        }
+        None if role != "targets" && project.role_keys(role).is_ok() => Targets {
+            common: common("targets", 1, project.settings.expiry(role, now)),
+            targets: BTreeMap::new(),
+            delegations: None,
+            unrecognized: Default::default(),
+        },
+        None => {
+            return Err(RepoError::Invalid(format!(
+                "no {role} metadata is staged or published, and targets does not delegate to it"
+            )))
+        }
+    };
     Ok(StagedFile {
         signed,
         signatures: vec![],
+    })
+}
+
+/// The role a new target goes to when none is named: with succinct hash-bin
+/// delegations, its bin; otherwise the top-level targets role.
+///
+/// # Errors
+/// IO or parse errors.
+pub fn route(project: &Project, path: &str) -> Result<String, RepoError> {
+    let succinct = project
+        .current_targets()?
+        .and_then(|t| t.delegations)
+        .and_then(|d| d.succinct_roles);
+    Ok(match succinct {
+        Some(bins) => bins.role_for_target(path),
+        None => "targets".into(),
     })
 }
 
@@ -206,12 +237,68 @@ pub fn target_file(content: &[u8], custom: Option<Value>) -> TargetFile {
     }
 }
 
-/// Adds (or replaces) target `path` with `content`: the file is stored under its
-/// hash-prefixed names (invisible to clients until published) and the staged
-/// targets role lists it; existing signatures over the old content are dropped.
+/// One target to add: its path, content and custom metadata.
+pub struct NewTarget {
+    /// The target path clients ask for.
+    pub path: String,
+    /// The file's content.
+    pub content: Vec<u8>,
+    /// Custom metadata (version, channel, ...).
+    pub custom: Option<Value>,
+}
+
+/// Adds (or replaces) targets: each file is stored under its hash-prefixed names
+/// (invisible to clients until published) and listed in `role`, or in the role
+/// [`route`] picks. Each affected role is loaded and staged once, with its previous
+/// signatures dropped. Returns (role, description) per target.
 ///
 /// # Errors
-/// [`RepoError::Invalid`] for unsafe paths; IO errors.
+/// [`RepoError::Invalid`] for unsafe paths or roles targets does not delegate to
+/// (checked before anything is written); IO errors.
+pub fn add_targets(
+    project: &Project,
+    targets: Vec<NewTarget>,
+    role: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Vec<(String, TargetFile)>, RepoError> {
+    let mut by_role: BTreeMap<String, Vec<(String, TargetFile)>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for t in &targets {
+        check_target_path(&t.path)?;
+    }
+    let mut staged: BTreeMap<String, StagedFile<Targets>> = BTreeMap::new();
+    for t in &targets {
+        let role = match role {
+            Some(r) => r.to_string(),
+            None => route(project, &t.path)?,
+        };
+        if !staged.contains_key(&role) {
+            staged.insert(role.clone(), targets_for_change(project, &role, now)?);
+        }
+        let info = target_file(&t.content, t.custom.clone());
+        by_role
+            .entry(role.clone())
+            .or_default()
+            .push((t.path.clone(), info.clone()));
+        out.push((role, info));
+    }
+    for (t, (_, info)) in targets.iter().zip(&out) {
+        write_target_files(&project.targets_dir(), &t.path, &t.content, info)?;
+    }
+    for (role, entries) in by_role {
+        if let Some(mut file) = staged.remove(&role) {
+            file.signed.targets.extend(entries);
+            file.signatures.clear();
+            project.stage(&role, &file)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Adds (or replaces) one target in the role [`route`] picks; see [`add_targets`].
+///
+/// # Errors
+/// As [`add_targets`].
 pub fn add_target(
     project: &Project,
     path: &str,
@@ -219,27 +306,54 @@ pub fn add_target(
     custom: Option<Value>,
     now: OffsetDateTime,
 ) -> Result<TargetFile, RepoError> {
-    check_target_path(path)?;
-    let info = target_file(content, custom);
-    write_target_files(&project.targets_dir(), path, content, &info)?;
-    let mut staged = targets_for_change(project, now)?;
-    staged.signed.targets.insert(path.into(), info.clone());
-    staged.signatures.clear();
-    project.stage("targets", &staged)?;
-    Ok(info)
+    let new = NewTarget {
+        path: path.into(),
+        content: content.to_vec(),
+        custom,
+    };
+    let mut added = add_targets(project, vec![new], None, now)?;
+    added
+        .pop()
+        .map(|(_, info)| info)
+        .ok_or_else(|| RepoError::Invalid("nothing was added".into()))
 }
 
-/// Removes target `path` from the staged targets role.
+/// Removes target `path` from the role that lists it ([`route`]'s choice).
 ///
 /// # Errors
 /// [`RepoError::Invalid`] when no such target is listed.
 pub fn remove_target(project: &Project, path: &str, now: OffsetDateTime) -> Result<(), RepoError> {
-    let mut staged = targets_for_change(project, now)?;
+    let role = route(project, path)?;
+    let mut staged = targets_for_change(project, &role, now)?;
     if staged.signed.targets.remove(path).is_none() {
-        return Err(RepoError::Invalid(format!("no target {path:?} is listed")));
+        return Err(RepoError::Invalid(format!(
+            "{role} lists no target {path:?}"
+        )));
     }
     staged.signatures.clear();
-    project.stage("targets", &staged)
+    project.stage(&role, &staged)
+}
+
+/// Signs every staged role that `signer` is one of the keys of (e.g. all hash bins
+/// with their shared key). Returns the roles signed.
+///
+/// # Errors
+/// [`RepoError::Invalid`] when the key may sign none of the staged roles.
+pub fn sign_all(project: &Project, signer: &dyn Signer) -> Result<Vec<String>, RepoError> {
+    let mut signed = Vec::new();
+    for role in project.staged_roles()? {
+        if authorised(project, &role, signer).is_ok() {
+            sign(project, &role, signer)?;
+            signed.push(role);
+        }
+    }
+    if signed.is_empty() {
+        return Err(RepoError::Invalid(format!(
+            "key {} is not a key of any staged role; nothing was signed",
+            signer.key_id()
+        )));
+    }
+    Ok(signed)
 }
 
 fn authorised(project: &Project, role: &str, signer: &dyn Signer) -> Result<(), RepoError> {
@@ -481,6 +595,21 @@ pub fn status(project: &Project) -> Result<Vec<RoleStatus>, RepoError> {
         };
         out.push(RoleStatus {
             role: role.into(),
+            published,
+            staged,
+            signatures,
+        });
+    }
+    for role in project.staged_roles()? {
+        if TOP_LEVEL.contains(&role.as_str()) {
+            continue;
+        }
+        let published = project
+            .published::<Targets>(&role)?
+            .map(|e| crate::project::version_and_expiry(&e.signed));
+        let (staged, signatures) = staged_status::<Targets>(project, &role)?;
+        out.push(RoleStatus {
+            role,
             published,
             staged,
             signatures,

@@ -290,9 +290,26 @@ impl Project {
         if let Some(keys) = root.roles.get(role) {
             return Ok((root.keys.clone(), keys.clone()));
         }
+        let delegations = self.current_targets()?.and_then(|t| t.delegations);
+        if let Some(d) = delegations {
+            if let Some(rk) = d.role_keys(role) {
+                return Ok((d.keys.clone(), rk));
+            }
+        }
         Err(RepoError::Invalid(format!(
-            "unknown role {role:?} (delegated roles are not supported by this command yet)"
+            "unknown role {role:?}: neither a top-level role nor delegated by targets"
         )))
+    }
+
+    /// The top-level targets in force: staged if any, else published, else none.
+    ///
+    /// # Errors
+    /// IO or parse errors.
+    pub fn current_targets(&self) -> Result<Option<Targets>, RepoError> {
+        if let Some(staged) = self.staged::<Targets>("targets")? {
+            return Ok(Some(staged.signed));
+        }
+        Ok(self.published::<Targets>("targets")?.map(|e| e.signed))
     }
 
     /// Every (keys, threshold) a staged role must satisfy before it can be published:

@@ -58,9 +58,11 @@ fn write_metadata(
     Ok(())
 }
 
-/// Publishes staged root and targets (each must meet its thresholds), then a new
-/// snapshot and timestamp signed by the online keys, in the order targets, root,
-/// snapshot, timestamp. Nothing is written unless every threshold is met.
+/// Publishes staged delegated roles, targets and root (each must meet its
+/// thresholds), then a new snapshot and timestamp signed by the online keys, in the
+/// order delegated roles, targets, root, snapshot, timestamp. Nothing is written
+/// unless every threshold is met. Only staged roles are rewritten: adding one target
+/// to a hash-binned repository rewrites its bin, snapshot and timestamp.
 ///
 /// # Errors
 /// [`RepoError::Invalid`] naming the role whose signatures are short; signer and IO errors.
@@ -72,6 +74,17 @@ pub fn publish(
 ) -> Result<(), RepoError> {
     let staged_root = project.staged::<Root>("root")?;
     let staged_targets = project.staged::<Targets>("targets")?;
+    let mut delegated = Vec::new();
+    for role in project.staged_roles()? {
+        if role == "root" || role == "targets" {
+            continue;
+        }
+        let staged = project
+            .staged::<Targets>(&role)?
+            .ok_or_else(|| RepoError::Invalid(format!("staged {role} vanished")))?;
+        require_threshold(project, &role, &staged)?;
+        delegated.push((role, staged));
+    }
     if let Some(s) = &staged_root {
         require_threshold(project, "root", s)?;
     }
@@ -83,6 +96,13 @@ pub fn publish(
     check_online_signers(&root, "timestamp", timestamp_signers)?;
     let consistent = root.consistent_snapshot;
 
+    let mut updated = Vec::new();
+    for (role, s) in &delegated {
+        let bytes = updater::metadata::to_envelope_json(&s.signed, &s.signatures)
+            .map_err(|e| RepoError::Invalid(e.to_string()))?;
+        write_metadata(project, role, s.signed.common.version, &bytes, consistent)?;
+        updated.push((role.clone(), s.signed.common.version));
+    }
     if let Some(s) = &staged_targets {
         let bytes = updater::metadata::to_envelope_json(&s.signed, &s.signatures)
             .map_err(|e| RepoError::Invalid(e.to_string()))?;
@@ -103,11 +123,14 @@ pub fn publish(
     write_snapshot_and_timestamp(
         project,
         &root,
-        true,
+        Some(&updated),
         snapshot_signers,
         timestamp_signers,
         now,
     )?;
+    for (role, _) in &delegated {
+        project.unstage(role)?;
+    }
     if staged_targets.is_some() {
         project.unstage("targets")?;
     }
@@ -136,17 +159,19 @@ fn check_online_signers(root: &Root, role: &str, signers: &[&dyn Signer]) -> Res
     Ok(())
 }
 
+/// Writes a new timestamp, and before it a new snapshot when `updated` is given (the
+/// delegated roles just published, with their versions).
 fn write_snapshot_and_timestamp(
     project: &Project,
     root: &Root,
-    new_snapshot: bool,
+    updated: Option<&[(String, u64)]>,
     snapshot_signers: &[&dyn Signer],
     timestamp_signers: &[&dyn Signer],
     now: OffsetDateTime,
 ) -> Result<(), RepoError> {
     let consistent = root.consistent_snapshot;
     let previous = project.published::<Snapshot>("snapshot")?;
-    let snapshot_bytes = if new_snapshot || previous.is_none() {
+    let snapshot_bytes = if updated.is_some() || previous.is_none() {
         let targets = project.published::<Targets>("targets")?.ok_or_else(|| {
             RepoError::Invalid("targets must be published before snapshot".into())
         })?;
@@ -163,6 +188,17 @@ fn write_snapshot_and_timestamp(
                 unrecognized: Default::default(),
             },
         );
+        for (role, version) in updated.unwrap_or_default() {
+            meta.insert(
+                format!("{role}.json"),
+                MetaFile {
+                    version: *version,
+                    length: None,
+                    hashes: None,
+                    unrecognized: Default::default(),
+                },
+            );
+        }
         let version = previous.as_ref().map_or(1, |p| p.signed.common.version + 1);
         let snapshot = Snapshot {
             common: common(
@@ -239,7 +275,7 @@ pub fn refresh_timestamp(
     write_snapshot_and_timestamp(
         project,
         &root,
-        snapshot_signers.is_some(),
+        snapshot_signers.map(|_| &[][..]),
         snapshot_signers.unwrap_or(&[]),
         timestamp_signers,
         now,

@@ -78,8 +78,37 @@ pub async fn verify(
     if let Some(t) = &targets {
         note("targets", &t.common);
     }
+    // Every target of every role the snapshot lists. The published role files only
+    // say which paths to look up; each is then found through the client's own
+    // delegation search, so what is checked is what a client would trust.
+    let mut paths: Vec<String> = targets
+        .iter()
+        .flat_map(|t| t.targets.keys().cloned())
+        .collect();
+    let delegated: Vec<String> = trusted
+        .snapshot()
+        .map(|s| {
+            s.meta
+                .keys()
+                .filter(|f| *f != "targets.json")
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    for file in delegated {
+        let role = file.trim_end_matches(".json");
+        let path = metadata.join(format!("{}.json", updater::store::encode_name(role)));
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let listed = updater::metadata::Envelope::<updater::metadata::Targets>::from_slice(&bytes)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        paths.extend(listed.signed.targets.into_keys());
+    }
+    paths.sort();
+    paths.dedup();
     let mut targets_checked = 0;
-    for (path, info) in targets.iter().flat_map(|t| t.targets.iter()) {
+    for path in &paths {
+        let info = client.target_info(path).await.map_err(|e| e.to_string())?;
+        let info = &info;
         let url = client.target_url(path, info).map_err(|e| e.to_string())?;
         let file = url
             .to_file_path()

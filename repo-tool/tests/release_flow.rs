@@ -700,3 +700,114 @@ fn encrypted_keys_need_the_right_passphrase_and_interoperate_with_openssl() {
     assert_eq!(rows[0]["role"], "root");
     assert_eq!(rows[0]["signatures"][0]["valid"], 1);
 }
+
+#[test]
+fn adding_a_target_to_hash_bins_rewrites_only_its_bin_snapshot_and_timestamp() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    for key in ["r", "t", "s", "ts", "bins"] {
+        ok(w, &["keygen", "--out", &format!("{key}.pem")]);
+    }
+    ok(
+        w,
+        &[
+            "init",
+            "repo",
+            "--root-key",
+            "r.pem.pub",
+            "--targets-key",
+            "t.pem.pub",
+            "--snapshot-key",
+            "s.pem.pub",
+            "--timestamp-key",
+            "ts.pem.pub",
+        ],
+    );
+    ok(
+        w,
+        &[
+            "delegate",
+            "repo",
+            "--hash-bins",
+            "6",
+            "--key",
+            "bins.pem.pub",
+        ],
+    );
+    std::fs::create_dir_all(w.join("files")).unwrap();
+    let mut files = Vec::new();
+    for i in 0..200 {
+        let name = format!("files/file-{i}.txt");
+        std::fs::write(w.join(&name), format!("content {i}")).unwrap();
+        files.push(name);
+    }
+    let mut args = vec!["add", "repo"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--prefix", "files/"]);
+    ok(w, &args);
+    ok(w, &["sign", "repo", "--role", "root", "--key", "r.pem"]);
+    ok(w, &["sign", "repo", "--role", "targets", "--key", "t.pem"]);
+    ok(w, &["sign", "repo", "--all", "--key", "bins.pem"]);
+    ok(
+        w,
+        &[
+            "publish",
+            "repo",
+            "--snapshot-key",
+            "s.pem",
+            "--timestamp-key",
+            "ts.pem",
+        ],
+    );
+    let out = ok(w, &["verify", "repo", "--warn-days", "0"]);
+    assert!(out.contains("200 target(s) match"), "{out}");
+
+    let metadata = w.join("repo/published/metadata");
+    let before = snapshot_tree(&metadata);
+    std::fs::write(w.join("new.txt"), b"one more").unwrap();
+    ok(w, &["add", "repo", "new.txt", "--path", "files/new.txt"]);
+    // Only the affected bin is staged; the bin key alone signs it.
+    let status = String::from_utf8(repo_tool(w, &["status", "repo", "--json"]).stdout).unwrap();
+    let rows: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let staged: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["staged"].is_null())
+        .map(|r| r["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(staged.len(), 1, "{staged:?}");
+    let bin = staged[0].to_string();
+    assert!(bin.starts_with("bins-"));
+    ok(w, &["sign", "repo", "--all", "--key", "bins.pem"]);
+    ok(
+        w,
+        &[
+            "publish",
+            "repo",
+            "--snapshot-key",
+            "s.pem",
+            "--timestamp-key",
+            "ts.pem",
+        ],
+    );
+    let after = snapshot_tree(&metadata);
+    let changed: Vec<&String> = after
+        .iter()
+        .filter(|(name, bytes)| before.get(*name) != Some(bytes))
+        .map(|(name, _)| name)
+        .collect();
+    let mut expected = vec![
+        format!("2.{bin}.json"),
+        "2.snapshot.json".to_string(),
+        format!("{bin}.json"),
+        "snapshot.json".to_string(),
+        "timestamp.json".to_string(),
+    ];
+    expected.sort();
+    let mut changed: Vec<String> = changed.into_iter().cloned().collect();
+    changed.sort();
+    assert_eq!(changed, expected);
+    let out = ok(w, &["verify", "repo", "--warn-days", "0"]);
+    assert!(out.contains("201 target(s) match"), "{out}");
+}
