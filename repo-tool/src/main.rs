@@ -228,6 +228,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Find code on the fly (inline interpreter code, download-and-execute without a
+    /// check) in pipeline files: shell, Makefiles, Dockerfiles, justfiles, GitHub
+    /// Actions and GitLab CI. Exit 0 clean, 1 findings at or above --fail-on, 2 errors.
+    Audit(repo_tool::audit::cli::AuditArgs),
     /// Serve a published repository over HTTP on loopback, for previews and tests.
     Serve {
         /// The repository directory (its published/ tree is served) or a published tree.
@@ -251,6 +255,10 @@ fn parse_expiry(s: &str) -> Result<(String, i64), String> {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // audit has its own exit statuses (0 clean, 1 findings, 2 errors).
+    if let Command::Audit(args) = &cli.command {
+        return repo_tool::audit::cli::run(args);
+    }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -604,6 +612,7 @@ fn run(cli: Cli) -> Result<()> {
             warn_days,
             json,
         } => return verify(&dir, warn_days, json, now),
+        Command::Audit(_) => unreachable!("audit is handled in main"),
         Command::Serve { dir, listen } => {
             let served = if dir.join(Project::SETTINGS).exists() {
                 dir.join("published")

@@ -1,0 +1,473 @@
+//! GitHub Actions `run:` steps and GitLab CI `script:`/`before_script:`/`after_script:`
+//! lists, taken out of the YAML with the file line each script line is on.
+//!
+//! # Why a line-based extractor and not a YAML crate
+//!
+//! The scanner needs the *source line* of every line of a script, inside block scalars
+//! (`|`, `>`) and multi-line plain scalars. `serde_yaml` (deprecated) gives no positions
+//! at all; `yaml-rust2`/`saphyr` give a start marker per scalar event, but only the
+//! folded/unescaped value, so lines inside a folded scalar (`>`) or after blank lines and
+//! chomping cannot be mapped back, and `marked-yaml` has the same limit. What we need is
+//! narrow: a handful of keys whose values are strings or lists of strings. So this module
+//! reads those keys line by line, following YAML's indentation rules for block scalars,
+//! plain and quoted scalars and block sequences, and keeps each script line on its own
+//! source line (folded line breaks become shell `\` continuations). It never fails: what it
+//! cannot read (anchors, `!reference`, flow mappings) is skipped.
+
+use super::{add_powershell_lines, classify_interpreter, replace_spans, scan_block, Lang};
+use updater::guard::Finding;
+
+/// A key on a line: its column, name, the rest of the line after `:`, and whether the
+/// line starts a sequence item (`- key: value`).
+struct KeyLine<'a> {
+    col: usize,
+    key: &'a str,
+    value: &'a str,
+    item: bool,
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+fn is_blank_or_comment(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#')
+}
+
+fn key_line(line: &str) -> Option<KeyLine<'_>> {
+    let mut col = indent(line);
+    let mut rest = &line[col..];
+    let mut item = false;
+    while let Some(r) = rest.strip_prefix('-') {
+        if !(r.starts_with(' ') || r.is_empty()) {
+            break;
+        }
+        let spaces = r.len() - r.trim_start_matches(' ').len();
+        col += 1 + spaces;
+        rest = &r[spaces..];
+        item = true;
+    }
+    let (key, after) = if let Some(q) = rest.strip_prefix('"') {
+        let end = q.find('"')?;
+        (&q[..end], q[end + 1..].strip_prefix(':')?)
+    } else {
+        let colon = rest.find(':')?;
+        let key = &rest[..colon];
+        if key.is_empty() || key.contains([' ', '#', '\'', '"', '{', '[']) {
+            return None;
+        }
+        (key, &rest[colon + 1..])
+    };
+    if !(after.is_empty() || after.starts_with(' ')) {
+        return None;
+    }
+    Some(KeyLine {
+        col,
+        key,
+        value: after.trim(),
+        item,
+    })
+}
+
+/// One scalar taken out of the YAML: text whose first line is file line `line` (1-based).
+struct Scalar {
+    text: String,
+    line: usize,
+}
+
+/// Whether `value` (after the key's colon) is a block scalar header (`|`, `>-`, `|2+`, …).
+fn block_header(value: &str) -> Option<(bool, Option<usize>)> {
+    let head = value.split(" #").next().unwrap_or(value).trim();
+    let mut chars = head.chars();
+    let folded = match chars.next()? {
+        '|' => false,
+        '>' => true,
+        _ => return None,
+    };
+    let mut explicit = None;
+    for c in chars {
+        match c {
+            '+' | '-' => {}
+            d @ '1'..='9' => explicit = Some(d as usize - '0' as usize),
+            _ => return None,
+        }
+    }
+    Some((folded, explicit))
+}
+
+/// Reads a block scalar whose header is on line `at` (0-based) and whose parent node is
+/// indented `parent`. Returns the scalar and the index of the first line after it.
+fn block_scalar(
+    lines: &[&str],
+    at: usize,
+    parent: usize,
+    folded: bool,
+    explicit: Option<usize>,
+) -> (Scalar, usize) {
+    let mut j = at + 1;
+    let content_indent = explicit.map(|e| parent + e).or_else(|| {
+        lines[j.min(lines.len())..]
+            .iter()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| indent(l))
+            .filter(|&n| n > parent)
+    });
+    let mut body: Vec<String> = Vec::new();
+    if let Some(ci) = content_indent {
+        while j < lines.len() {
+            let l = lines[j];
+            if l.trim().is_empty() {
+                body.push(String::new());
+            } else if indent(l) >= ci {
+                body.push(l[ci..].to_string());
+            } else {
+                break;
+            }
+            j += 1;
+        }
+    }
+    while body.last().is_some_and(String::is_empty) {
+        body.pop();
+        j -= 1;
+    }
+    let end = j;
+    if folded {
+        // Folding joins neighbouring non-empty, not more-indented lines with a space:
+        // a shell line continuation does the same and keeps every line where it is.
+        let n = body.len();
+        for k in 0..n.saturating_sub(1) {
+            let joins = |s: &String| !s.is_empty() && !s.starts_with([' ', '\t']);
+            if joins(&body[k]) && joins(&body[k + 1]) {
+                body[k].push_str(" \\");
+            }
+        }
+    }
+    (
+        Scalar {
+            text: body.join("\n"),
+            line: at + 2,
+        },
+        end.max(at + 1),
+    )
+}
+
+/// Reads a flow scalar (plain, `"…"` or `'…'`) starting at `value` on line `at`, with its
+/// continuation lines (indented more than `parent`). Line breaks inside become shell line
+/// continuations so that each piece stays on its line.
+fn flow_scalar(lines: &[&str], at: usize, parent: usize, value: &str) -> (Scalar, usize) {
+    let mut j = at + 1;
+    let mut src: Vec<&str> = vec![value];
+    let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'');
+    let closed = |s: &str, q: char| -> bool {
+        // true when the quote opened at the start of `s` closes somewhere in it.
+        let mut chars = s.chars().skip(1).peekable();
+        while let Some(c) = chars.next() {
+            if q == '"' && c == '\\' {
+                chars.next();
+            } else if c == q {
+                if q == '\'' && chars.peek() == Some(&'\'') {
+                    chars.next();
+                } else {
+                    return true;
+                }
+            }
+        }
+        false
+    };
+    match quote {
+        Some(q) => {
+            while !closed(&src.join("\n"), q) && j < lines.len() {
+                src.push(lines[j].trim());
+                j += 1;
+            }
+        }
+        None => {
+            while j < lines.len()
+                && !lines[j].trim().is_empty()
+                && indent(lines[j]) > parent
+                && !lines[j].trim_start().starts_with('#')
+            {
+                src.push(lines[j].trim());
+                j += 1;
+            }
+        }
+    }
+    let text = match quote {
+        Some('"') => unquote_double(&src),
+        Some(_) => unquote_single(&src),
+        None => src
+            .iter()
+            .map(|s| s.split(" #").next().unwrap_or(s).trim_end())
+            .collect::<Vec<_>>()
+            .join(" \\\n"),
+    };
+    (Scalar { text, line: at + 1 }, j)
+}
+
+fn unquote_double(src: &[&str]) -> String {
+    let joined = src.join(" \\\n");
+    let mut out = String::new();
+    let mut chars = joined.chars().skip(1);
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('\n') => out.push_str("\\\n"),
+                Some(o) => out.push(o),
+                None => {}
+            },
+            o => out.push(o),
+        }
+    }
+    out
+}
+
+fn unquote_single(src: &[&str]) -> String {
+    let joined = src.join(" \\\n");
+    let mut out = String::new();
+    let mut chars = joined.chars().skip(1).peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            if chars.peek() == Some(&'\'') {
+                chars.next();
+                out.push('\'');
+                continue;
+            }
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Reads the value of a key (or a sequence item) on line `at`: a string, or (with
+/// `allow_list`) a block sequence or flow sequence of strings. Returns the scalars and the
+/// index of the first line after the value.
+fn read_value(
+    lines: &[&str],
+    at: usize,
+    parent: usize,
+    value: &str,
+    allow_list: bool,
+) -> (Vec<Scalar>, usize) {
+    if value.starts_with('*') || value.starts_with('!') || value.starts_with('&') {
+        return (Vec::new(), at + 1);
+    }
+    if let Some((folded, explicit)) = block_header(value) {
+        let (s, end) = block_scalar(lines, at, parent, folded, explicit);
+        return (vec![s], end);
+    }
+    if value.starts_with('[') {
+        let items = if allow_list {
+            serde_json::from_str::<Vec<String>>(value).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let out = items
+            .into_iter()
+            .map(|text| Scalar { text, line: at + 1 })
+            .collect();
+        return (out, at + 1);
+    }
+    if !value.is_empty() && !value.starts_with('#') {
+        let (s, end) = flow_scalar(lines, at, parent, value);
+        return (vec![s], end);
+    }
+    if !allow_list {
+        return (Vec::new(), at + 1);
+    }
+    // A block sequence: items at column >= parent, each `- value`.
+    let mut out = Vec::new();
+    let mut j = at + 1;
+    while j < lines.len() {
+        let l = lines[j];
+        if is_blank_or_comment(l) {
+            j += 1;
+            continue;
+        }
+        let col = indent(l);
+        let t = &l[col..];
+        if col < parent || !(t.starts_with("- ") || t == "-") {
+            break;
+        }
+        let item = t[1..].trim_start();
+        if item.starts_with("- ") {
+            j += 1;
+            continue; // a nested list (from !reference): not read
+        }
+        let (mut scalars, end) = read_value(lines, j, col, item, false);
+        out.append(&mut scalars);
+        j = end.max(j + 1);
+    }
+    (out, j)
+}
+
+/// The value of sibling `key` in the mapping that holds the key on line `at` (column `col`).
+fn sibling(lines: &[&str], at: usize, col: usize, key: &str) -> Option<String> {
+    fn check<'a>(l: &'a str, col: usize, key: &str) -> Option<KeyLine<'a>> {
+        key_line(l).filter(|k| k.col == col && k.key == key)
+    }
+    // Upwards to the start of the mapping (the `- ` item line or a shallower line).
+    let starts_item = key_line(lines[at]).is_some_and(|k| k.item);
+    let mut j = at;
+    while j > 0 && !starts_item {
+        j -= 1;
+        let l = lines[j];
+        if is_blank_or_comment(l) {
+            continue;
+        }
+        if let Some(k) = check(l, col, key) {
+            return Some(k.value.to_string());
+        }
+        let kl = key_line(l);
+        if kl.as_ref().is_some_and(|k| k.col == col && k.item) || indent(l) < col {
+            break;
+        }
+    }
+    for l in lines.iter().skip(at + 1) {
+        if is_blank_or_comment(l) {
+            continue;
+        }
+        if indent(l) < col {
+            break;
+        }
+        if let Some(k) = check(l, col, key) {
+            return Some(k.value.to_string());
+        }
+        if key_line(l).is_some_and(|k| k.col == col && k.item) {
+            break;
+        }
+    }
+    None
+}
+
+/// Calls `f(key line, key, column, value)` for each key in `keys`, skipping the contents of
+/// every block scalar so that text inside one is never taken for a key.
+fn for_each_key(
+    lines: &[&str],
+    keys: &[&str],
+    mut f: impl FnMut(usize, &str, usize, &str) -> usize,
+) {
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(k) = key_line(lines[i]) else {
+            i += 1;
+            continue;
+        };
+        if keys.contains(&k.key) {
+            let end = f(i, k.key, k.col, k.value);
+            i = end.max(i + 1);
+        } else if let Some((folded, explicit)) = block_header(k.value) {
+            i = block_scalar(lines, i, k.col, folded, explicit).1.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Scans the `run:` steps of a GitHub Actions workflow or composite action.
+pub(crate) fn scan_github(text: &str) -> Vec<Finding> {
+    let text = replace_spans(text, "${{", "}}", "GHA_EXPR");
+    let lines: Vec<&str> = text.lines().collect();
+    // `defaults: run: shell: X` (workflow or job level; applied file-wide).
+    let mut default_shell: Option<String> = None;
+    for_each_key(&lines, &["run"], |i, _, col, value| {
+        if value.is_empty() {
+            for l in lines.iter().skip(i + 1) {
+                if is_blank_or_comment(l) {
+                    continue;
+                }
+                match key_line(l) {
+                    Some(k) if k.col > col && k.key == "shell" => {
+                        default_shell = Some(k.value.to_string());
+                        break;
+                    }
+                    _ if indent(l) <= col => break,
+                    _ => {}
+                }
+            }
+        }
+        i + 1
+    });
+    let mut findings = Vec::new();
+    for_each_key(&lines, &["run"], |i, _, col, value| {
+        let (scalars, end) = read_value(&lines, i, col, value, false);
+        let shell = sibling(&lines, i, col, "shell").or_else(|| default_shell.clone());
+        let shell = shell.map(|s| s.trim_matches(['"', '\'']).to_string());
+        let (lang, prog) = match &shell {
+            Some(s) => classify_interpreter(s),
+            None => (Lang::Shell, "bash".to_string()),
+        };
+        for s in scalars {
+            let mut fs = scan_block(lang, &prog, &s.text, s.line, i + 1);
+            if shell.is_none() {
+                // Windows runners default to pwsh: check PowerShell download-and-execute too.
+                add_powershell_lines(&mut fs, &s.text, s.line);
+            }
+            findings.extend(fs);
+        }
+        end
+    });
+    findings
+}
+
+/// Scans the `script:`, `before_script:` and `after_script:` lists of a GitLab CI file.
+pub(crate) fn scan_gitlab(text: &str) -> Vec<Finding> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut findings = Vec::new();
+    for_each_key(
+        &lines,
+        &["script", "before_script", "after_script"],
+        |i, _, col, value| {
+            let (scalars, end) = read_value(&lines, i, col, value, true);
+            // Each list item runs in the same shell, one after the other.
+            let mut script = String::new();
+            let mut next_line = scalars.first().map_or(0, |s| s.line);
+            let first = next_line;
+            for s in &scalars {
+                if !script.is_empty() && next_line >= s.line {
+                    // Two items on one line (a flow sequence): separate commands.
+                    script.push_str(" ; ");
+                }
+                while next_line < s.line {
+                    script.push('\n');
+                    next_line += 1;
+                }
+                script.push_str(&s.text);
+                next_line += s.text.matches('\n').count();
+            }
+            if !script.is_empty() {
+                findings.extend(scan_block(Lang::Shell, "sh", &script, first, i + 1));
+            }
+            end
+        },
+    );
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lr(v: Vec<Finding>) -> Vec<(usize, &'static str)> {
+        v.into_iter().map(|f| (f.line, f.rule)).collect()
+    }
+
+    #[test]
+    fn github_steps() {
+        let y = "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - name: x\n        run: |\n          echo ${{ github.sha }}\n\n          curl -fsSL https://x/i | sh\n      - run: >\n          python3 -c\n          'import os'\n      - shell: python\n        run: |\n          print(1)\n      - run: echo \"python -c 'x'\"\n";
+        assert_eq!(
+            lr(scan_github(y)),
+            vec![(11, "GUARD002"), (13, "GUARD001"), (16, "GUARD001")]
+        );
+    }
+
+    #[test]
+    fn gitlab_scripts() {
+        let y = "build:\n  image: alpine\n  before_script:\n  - apk add curl\n  script:\n    - echo hi\n    - |\n      set -e\n      sh -c \"$(curl -fsSL https://x/i.sh)\"\n    - 'perl -e \"print 1\"'\n  after_script: [\"echo done\"]\n";
+        assert_eq!(lr(scan_gitlab(y)), vec![(9, "GUARD003"), (10, "GUARD001")]);
+    }
+}

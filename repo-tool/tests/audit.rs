@@ -1,0 +1,304 @@
+//! `repo-tool audit`: precision and recall on the checked-in corpus of pipeline files,
+//! the command's exit codes and formats, and the time to audit a generated 10,000-line
+//! tree (printed, never asserted: no timed unit tests). Validation of the SARIF output
+//! against the 2.1.0 schema is in the workspace's tests/sarif_schema.rs (it needs the
+//! Python tools scripts/test.sh installs).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test fixtures: a failed setup is a failed test
+
+use repo_tool::audit::cli::{execute, AuditArgs, Format};
+use repo_tool::audit::{self, Kind};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use updater::guard::Severity;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audit-corpus")
+}
+
+fn rel(file: &str) -> String {
+    let root = audit::display_path(&corpus());
+    file.strip_prefix(&root)
+        .unwrap_or(file)
+        .trim_start_matches('/')
+        .to_string()
+}
+
+#[test]
+fn corpus_precision_and_recall_are_100_percent() {
+    let expected: BTreeMap<String, Vec<(usize, String)>> =
+        serde_json::from_str(&std::fs::read_to_string(corpus().join("expected.json")).unwrap())
+            .unwrap();
+    let started = Instant::now();
+    let result = audit::audit(&[corpus()], &[]);
+    let elapsed = started.elapsed();
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+
+    // Every pipeline file in the corpus is found, and nothing else (not-pipeline/ holds
+    // look-alikes: a YAML file outside .github/workflows, a README, a python script).
+    let scanned: BTreeSet<String> = result.files.iter().map(|(f, _)| rel(f)).collect();
+    let listed: BTreeSet<String> = expected.keys().cloned().collect();
+    assert_eq!(
+        scanned, listed,
+        "discovered files differ from expected.json"
+    );
+
+    let want: BTreeSet<(String, usize, String)> = expected
+        .iter()
+        .flat_map(|(f, v)| v.iter().map(move |(l, r)| (f.clone(), *l, r.clone())))
+        .collect();
+    let got: BTreeSet<(String, usize, String)> = result
+        .findings
+        .iter()
+        .map(|f| (rel(&f.file), f.finding.line, f.finding.rule.to_string()))
+        .collect();
+    let tp = want.intersection(&got).count();
+    let fp: Vec<_> = got.difference(&want).collect();
+    let fn_: Vec<_> = want.difference(&got).collect();
+    let precision = if got.is_empty() {
+        1.0
+    } else {
+        tp as f64 / got.len() as f64
+    };
+    let recall = if want.is_empty() {
+        1.0
+    } else {
+        tp as f64 / want.len() as f64
+    };
+    let positives = expected.values().filter(|v| !v.is_empty()).count();
+    println!(
+        "audit corpus: {} files ({} with findings, {} clean), {} lines, {} expected findings",
+        scanned.len(),
+        positives,
+        scanned.len() - positives,
+        result.lines,
+        want.len()
+    );
+    println!(
+        "audit corpus: precision {:.1}% ({tp}/{}), recall {:.1}% ({tp}/{}), in {:?}",
+        precision * 100.0,
+        got.len(),
+        recall * 100.0,
+        want.len(),
+        elapsed
+    );
+    for f in &fp {
+        println!("  false positive: {f:?}");
+    }
+    for f in &fn_ {
+        println!("  false negative: {f:?}");
+    }
+    assert!(
+        fp.is_empty() && fn_.is_empty(),
+        "precision/recall below 100%"
+    );
+}
+
+#[test]
+fn corpus_kinds_cover_every_kind() {
+    let result = audit::audit(&[corpus()], &[]);
+    let kinds: BTreeSet<&str> = result.files.iter().map(|(_, k)| k.as_str()).collect();
+    for k in [
+        Kind::Shell,
+        Kind::Makefile,
+        Kind::Dockerfile,
+        Kind::Justfile,
+        Kind::GithubActions,
+        Kind::GitlabCi,
+    ] {
+        assert!(kinds.contains(k.as_str()), "no {k:?} file in the corpus");
+    }
+}
+
+fn args(paths: &[&Path]) -> AuditArgs {
+    AuditArgs::new(paths.iter().map(|p| p.to_path_buf()).collect())
+}
+
+#[test]
+fn exit_codes_and_fail_on() {
+    let clean = corpus().join("scripts/install-verified.sh");
+    let medium = corpus().join("just/justfile");
+    let critical = corpus().join("docker/installer.Dockerfile");
+    assert_eq!(execute(&args(&[&clean])).code, 0);
+    let out = execute(&args(&[&medium]));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.contains("justfile:13: GUARD001 medium "),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("\n    fix: "));
+    let mut a = args(&[&medium]);
+    a.fail_on = Severity::High;
+    let out = execute(&a);
+    assert_eq!(out.code, 0, "medium finding below --fail-on high");
+    assert!(!out.stdout.is_empty(), "still reported");
+    let mut a = args(&[&critical]);
+    a.fail_on = "critical".parse().unwrap();
+    assert_eq!(execute(&a).code, 1);
+    // Errors: a missing path, a file of no known kind.
+    assert_eq!(execute(&args(&[&corpus().join("missing.sh")])).code, 2);
+    assert_eq!(
+        execute(&args(&[&corpus().join("not-pipeline/README.md")])).code,
+        2
+    );
+}
+
+#[test]
+fn allow_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = corpus().join("make/tools.mk");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let ok = write(
+        "allow.json",
+        r#"{"allow": [
+            {"file": "make/tools.mk", "rule": "GUARD006", "line": 12, "reason": "version bump filter, reviewed"},
+            {"file": "make/tools.mk", "rule": "GUARD005", "command": "protoc-gen --version", "reason": "pinned in #12"},
+            {"file": "make/tools.mk", "rule": "GUARD002", "reason": "stale on purpose"}
+        ]}"#,
+    );
+    let mut a = args(&[&target]);
+    a.allow = Some(ok);
+    let out = execute(&a);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("stale allow-list entry"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("2 allowed"), "{}", out.stderr);
+
+    let no_reason = write(
+        "bad.json",
+        r#"[{"file": "make/tools.mk", "rule": "GUARD006", "line": 12}]"#,
+    );
+    a.allow = Some(no_reason);
+    let out = execute(&a);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("has no reason"), "{}", out.stderr);
+
+    let typo = write(
+        "typo.json",
+        r#"[{"file": "make/tools.mk", "rule": "GUARD006", "reasn": "x", "reason": "y"}]"#,
+    );
+    a.allow = Some(typo);
+    assert_eq!(execute(&a).code, 2, "unknown fields are rejected");
+}
+
+#[test]
+fn json_format() {
+    let mut a = args(&[&corpus().join("gitlab")]);
+    a.format = Format::Json;
+    let out = execute(&a);
+    assert_eq!(out.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 4);
+    for f in arr {
+        for k in [
+            "file", "rule", "severity", "line", "command", "message", "fix",
+        ] {
+            assert!(f.get(k).is_some(), "missing {k} in {f}");
+        }
+    }
+}
+
+fn sarif_of(paths: &[&Path]) -> serde_json::Value {
+    let mut a = args(paths);
+    a.format = Format::Sarif;
+    serde_json::from_str(&execute(&a).stdout).unwrap()
+}
+
+#[test]
+fn sarif_structure() {
+    let v = sarif_of(&[&corpus()]);
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let driver = &run["tool"]["driver"];
+    assert_eq!(driver["name"], "repo-tool audit");
+    assert!(driver["informationUri"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://"));
+    let ids: Vec<&str> = driver["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), updater::guard::rules::ALL.len());
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let i = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(ids[i], r["ruleId"].as_str().unwrap());
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert!(
+            !loc["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .starts_with('/')
+                || cfg!(windows)
+                || corpus().is_absolute()
+        );
+        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
+    }
+}
+
+/// Generates a tree of about 10,000 lines (every kind) and prints how long the audit takes.
+/// Not asserted (team rule: no timed unit tests); for the figure, run
+/// `cargo test --release -p repo-tool --test audit audit_time -- --nocapture`.
+#[test]
+fn audit_time_of_a_10000_line_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut lines = 0;
+    let mut n = 0;
+    while lines < 10_000 {
+        let sub = root.join(format!("svc{n}"));
+        std::fs::create_dir_all(sub.join(".github/workflows")).unwrap();
+        std::fs::create_dir_all(sub.join("scripts")).unwrap();
+        for (rel, src) in [
+            ("Makefile", "make/Makefile"),
+            ("Dockerfile", "docker/Dockerfile"),
+            ("build.Dockerfile", "docker/installer.Dockerfile"),
+            ("justfile", "just/justfile"),
+            (".gitlab-ci.yml", "gitlab/.gitlab-ci.yml"),
+            (".github/workflows/ci.yml", "gha/.github/workflows/ci.yml"),
+            (
+                ".github/workflows/release.yml",
+                "gha/.github/workflows/release.yml",
+            ),
+            ("scripts/install.sh", "scripts/install-tool.sh"),
+            ("scripts/notes.sh", "scripts/notes.sh"),
+        ] {
+            let text = std::fs::read_to_string(corpus().join(src)).unwrap();
+            lines += text.lines().count();
+            std::fs::write(sub.join(rel), text).unwrap();
+        }
+        n += 1;
+    }
+    let started = Instant::now();
+    let result = audit::audit(&[root.to_path_buf()], &[]);
+    let elapsed = started.elapsed();
+    assert!(result.errors.is_empty());
+    assert!(result.lines >= 10_000);
+    println!(
+        "audit timing: {} files, {} lines, {} findings in {:?} ({} build)",
+        result.files.len(),
+        result.lines,
+        result.findings.len(),
+        elapsed,
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
+}
