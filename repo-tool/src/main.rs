@@ -160,6 +160,21 @@ enum Command {
         #[arg(required = true)]
         signatures: Vec<PathBuf>,
     },
+    /// Attach a signature made by an external signer (HSM, KMS, openssl) over the
+    /// bytes `canonical` printed; it is verified before it is merged.
+    Attach {
+        /// The repository directory.
+        dir: PathBuf,
+        /// The role signed.
+        #[arg(long)]
+        role: String,
+        /// The key id of the signing key (as listed in the role).
+        #[arg(long)]
+        keyid: String,
+        /// File with the signature: raw bytes, or hex text.
+        #[arg(long)]
+        signature: PathBuf,
+    },
     /// Print the canonical bytes of a staged role: what an external signer (HSM, KMS) signs.
     Canonical {
         /// The repository directory.
@@ -541,6 +556,24 @@ fn run(cli: Cli) -> Result<()> {
                 ops::merge(&project, sig).with_context(|| format!("merging {}", path.display()))?;
                 eprintln!("merged {} signature by {}", sig.role, sig.signature.keyid);
             }
+        }
+        Command::Attach {
+            dir,
+            role,
+            keyid,
+            signature,
+        } => {
+            let project = Project::open(&dir)?;
+            let bytes = std::fs::read(&signature)
+                .with_context(|| format!("reading {}", signature.display()))?;
+            let text = String::from_utf8_lossy(&bytes);
+            let raw = match hex::decode(text.trim()) {
+                Ok(decoded) if !decoded.is_empty() => decoded,
+                _ => bytes.clone(),
+            };
+            let detached = ops::external_signature(&project, &role, &keyid, &raw)?;
+            ops::merge(&project, &detached)?;
+            eprintln!("attached and verified the {role} signature by {keyid}");
         }
         Command::Canonical { dir, role } => {
             use std::io::Write;

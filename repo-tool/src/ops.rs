@@ -461,6 +461,37 @@ pub fn canonical(project: &Project, role: &str) -> Result<Vec<u8>, RepoError> {
     }
 }
 
+/// Wraps a raw signature made outside repo-tool (an HSM, a cloud KMS, `openssl
+/// pkeyutl`) over the bytes [`canonical`] printed, for [`merge`], which verifies it.
+///
+/// # Errors
+/// When nothing is staged for `role`.
+pub fn external_signature(
+    project: &Project,
+    role: &str,
+    keyid: &str,
+    signature: &[u8],
+) -> Result<DetachedSignature, RepoError> {
+    let missing = || RepoError::Invalid(format!("nothing is staged for the {role} role"));
+    let (canonical, version) = if role == "root" {
+        let staged = project.staged::<Root>(role)?.ok_or_else(missing)?;
+        (staged.canonical()?, staged.signed.common.version)
+    } else {
+        let staged = project.staged::<Targets>(role)?.ok_or_else(missing)?;
+        (staged.canonical()?, staged.signed.common.version)
+    };
+    Ok(DetachedSignature {
+        role: role.into(),
+        version,
+        signed_sha256: sha256_hex(&canonical),
+        signature: updater::metadata::Signature {
+            keyid: keyid.into(),
+            sig: hex::encode(signature),
+            unrecognized: Default::default(),
+        },
+    })
+}
+
 /// Merges a detached signature after checking that it is over exactly the staged
 /// content and valid for a key of the role.
 ///

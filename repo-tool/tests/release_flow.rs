@@ -811,3 +811,120 @@ fn adding_a_target_to_hash_bins_rewrites_only_its_bin_snapshot_and_timestamp() {
     let out = ok(w, &["verify", "repo", "--warn-days", "0"]);
     assert!(out.contains("201 target(s) match"), "{out}");
 }
+
+#[test]
+fn a_signature_made_by_an_external_tool_over_the_canonical_bytes_is_attached() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    for key in ["r", "t", "s", "ts"] {
+        ok(w, &["keygen", "--out", &format!("{key}.pem")]);
+    }
+    ok(
+        w,
+        &[
+            "init",
+            "repo",
+            "--root-key",
+            "r.pem.pub",
+            "--targets-key",
+            "t.pem.pub",
+            "--snapshot-key",
+            "s.pem.pub",
+            "--timestamp-key",
+            "ts.pem.pub",
+        ],
+    );
+    // The "HSM" is openssl: it signs the canonical bytes with the root key.
+    let canonical = Command::new(env!("CARGO_BIN_EXE_repo-tool"))
+        .current_dir(w)
+        .args(["canonical", "repo", "--role", "root"])
+        .output()
+        .unwrap();
+    assert!(canonical.status.success());
+    std::fs::write(w.join("root.canonical"), &canonical.stdout).unwrap();
+    let out = Command::new("openssl")
+        .args([
+            "pkeyutl",
+            "-sign",
+            "-inkey",
+            "r.pem",
+            "-rawin",
+            "-in",
+            "root.canonical",
+            "-out",
+            "root.sig",
+        ])
+        .current_dir(w)
+        .output()
+        .expect("openssl must be installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keyid = ok(w, &["keygen", "--out", "unused.pem"]); // any id, for the failure case
+    let root_key: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.join("r.pem.pub")).unwrap()).unwrap();
+    let root_id = updater::metadata::Key::ed25519(
+        &hex::decode(root_key["keyval"]["public"].as_str().unwrap()).unwrap(),
+    )
+    .key_id()
+    .unwrap();
+    // Wrong key id: refused, nothing merged.
+    let before = snapshot_tree(&w.join("repo"));
+    fails(
+        w,
+        &[
+            "attach",
+            "repo",
+            "--role",
+            "root",
+            "--keyid",
+            keyid.trim(),
+            "--signature",
+            "root.sig",
+        ],
+    );
+    // A signature over other bytes: refused.
+    std::fs::write(w.join("bad.sig"), [0u8; 64]).unwrap();
+    fails(
+        w,
+        &[
+            "attach",
+            "repo",
+            "--role",
+            "root",
+            "--keyid",
+            &root_id,
+            "--signature",
+            "bad.sig",
+        ],
+    );
+    assert_eq!(before, snapshot_tree(&w.join("repo")));
+    ok(
+        w,
+        &[
+            "attach",
+            "repo",
+            "--role",
+            "root",
+            "--keyid",
+            &root_id,
+            "--signature",
+            "root.sig",
+        ],
+    );
+    ok(w, &["sign", "repo", "--role", "targets", "--key", "t.pem"]);
+    ok(
+        w,
+        &[
+            "publish",
+            "repo",
+            "--snapshot-key",
+            "s.pem",
+            "--timestamp-key",
+            "ts.pem",
+        ],
+    );
+    ok(w, &["verify", "repo", "--warn-days", "0"]);
+}
