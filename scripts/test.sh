@@ -18,5 +18,23 @@ if [ ! -f "$marker" ]; then
 fi
 export UPDATER_INTEROP_PYTHON="$PWD/$venv/bin/python"
 
+# Debian's nginx for tests/nginx_https.rs (a real web server over HTTPS on loopback;
+# the test starts and stops its own instance). The package index is refreshed only
+# when the install fails without it. nginx-light where the release has it, else nginx.
+if [ -z "${UPDATER_NGINX:-}" ] && [ ! -x /usr/sbin/nginx ]; then
+    echo "== installing Debian's nginx"
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+    export DEBIAN_FRONTEND=noninteractive
+    install_nginx() {
+        $sudo apt-get install -y --no-install-recommends nginx-light \
+            || $sudo apt-get install -y --no-install-recommends nginx
+    }
+    if ! install_nginx; then
+        $sudo apt-get update
+        install_nginx
+    fi
+fi
+
 cargo test --workspace --all-targets "$@"
 cargo test --workspace --doc

@@ -345,9 +345,11 @@ async fn target_failing_twice_with_503_is_retried_and_served() {
         .download_target(TARGET, &info, &f.out, None)
         .await
         .unwrap();
-    println!(
-        "[adversarial] target: 503 twice, then served: succeeded after {:.2?}",
-        started.elapsed()
+    report_outcome(
+        "target: 503 twice, then served",
+        "succeeded",
+        started.elapsed(),
+        "",
     );
     assert_eq!(std::fs::read(path).unwrap(), payload());
     assert_eq!(f.server.requests(TARGET_SUFFIX), 3);
@@ -409,14 +411,10 @@ async fn download_under(
     let mut progress = |done: u64, _total: u64| seen.push(done);
     let result =
         within_a_minute(client.download_target(TARGET, &info, &f.out, Some(&mut progress))).await;
-    println!(
-        "[adversarial] {case}: {} after {:.2?}",
-        match &result {
-            Ok(_) => "succeeded".to_string(),
-            Err(e) => format!("failed ({e})"),
-        },
-        started.elapsed()
-    );
+    match &result {
+        Ok(_) => report_outcome(case, "succeeded", started.elapsed(), ""),
+        Err(e) => report_outcome(case, "failed", started.elapsed(), &e.to_string()),
+    }
     assert_eq!(f.metadata_files(), before);
     if result.is_ok() {
         assert_eq!(

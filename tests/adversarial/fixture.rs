@@ -165,8 +165,31 @@ pub async fn within_a_minute<T>(future: impl std::future::Future<Output = T>) ->
         .expect("the client did not give up within 60 s")
 }
 
+/// Prints how long the client took to give up, and the peak resident memory of this
+/// process so far (`VmHWM`; scripts/attack-figures.sh runs one attack per process).
 pub fn report(case: &str, elapsed: Duration, err: &Error) {
-    println!("[adversarial] {case}: gave up after {elapsed:.2?}: {err}");
+    report_outcome(case, "gave up", elapsed, &err.to_string());
+}
+
+/// Prints one line per case, `[adversarial] CASE: OUTCOME after TIME; peak RSS N kB:
+/// DETAIL`, which scripts/attack-figures.sh reads.
+pub fn report_outcome(case: &str, outcome: &str, elapsed: Duration, detail: &str) {
+    println!(
+        "[adversarial] {case}: {outcome} after {elapsed:.2?}; peak RSS {}: {detail}",
+        peak_rss()
+    );
+}
+
+/// `VmHWM` of /proc/self/status (Linux), e.g. "21364 kB"; "unknown" elsewhere.
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().to_string()))
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// A first honest refresh, then `attack` on the target: the download must fail within

@@ -59,6 +59,33 @@ pub enum Error {
     /// Invalid configuration or arguments.
     #[error("{0}")]
     Config(String),
+    /// Every mirror failed to serve an acceptable copy of one file (only with more
+    /// than one mirror; with one, its own error is returned). Each mirror's failure is
+    /// kept, in the order the mirrors were tried.
+    #[error("{file}: no mirror served an acceptable copy: {}", list_failures(.failures))]
+    Mirrors {
+        /// The metadata file name or the target path.
+        file: String,
+        /// What went wrong on each mirror.
+        failures: Vec<MirrorFailure>,
+    },
+}
+
+/// What went wrong on one mirror (see [`Error::Mirrors`]).
+#[derive(Debug)]
+pub struct MirrorFailure {
+    /// The mirror's base URL (metadata or targets, whichever was asked).
+    pub mirror: String,
+    /// Its failure: a transfer failure, or bytes refused by trust or integrity.
+    pub error: Box<Error>,
+}
+
+fn list_failures(failures: &[MirrorFailure]) -> String {
+    failures
+        .iter()
+        .map(|f| format!("[mirror {}: {}]", f.mirror, f.error))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Error {

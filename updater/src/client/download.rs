@@ -4,8 +4,9 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::mirrors::{into_error, is_mirror_fault, Mirror};
 use super::{join_url, Client};
-use crate::error::Error;
+use crate::error::{Error, MirrorFailure};
 use crate::fetch::BoundedBody;
 use crate::integrity::IntegrityCheck;
 use crate::metadata::TargetFile;
@@ -21,12 +22,27 @@ impl Client {
         dir.join(target_file_name(target_path))
     }
 
-    /// The URL of a target: with consistent snapshots, the file name is prefixed with
-    /// one of its hashes (`dir/HASH.name`, spec 5.7.3).
+    /// The URL of a target on the first mirror: with consistent snapshots, the file
+    /// name is prefixed with one of its hashes (`dir/HASH.name`, spec 5.7.3).
     ///
     /// # Errors
-    /// [`Error::Config`] when the URL cannot be built.
+    /// [`Error::Config`] when the URL cannot be built, or no mirror is configured.
     pub fn target_url(&self, target_path: &str, info: &TargetFile) -> Result<url::Url, Error> {
+        let mirror = self
+            .config
+            .mirrors
+            .first()
+            .ok_or_else(|| Error::Config("no mirror configured".into()))?;
+        self.target_url_on(mirror, target_path, info)
+    }
+
+    /// The URL of a target on `mirror` (see [`Client::target_url`]).
+    fn target_url_on(
+        &self,
+        mirror: &Mirror,
+        target_path: &str,
+        info: &TargetFile,
+    ) -> Result<url::Url, Error> {
         let rest = if self.trusted.root().consistent_snapshot {
             let hash = info
                 .hashes
@@ -41,7 +57,7 @@ impl Client {
         } else {
             target_path.to_string()
         };
-        join_url(&self.config.targets_base_url, &rest)
+        join_url(&mirror.targets_base_url, &rest)
     }
 
     /// If `dir` already holds `target_path` with the right length and hashes, its path.
@@ -88,12 +104,15 @@ impl Client {
     /// hashes is reused without a request. A transfer interrupted by a transient
     /// failure (see [`crate::fetch::FetchError::is_transient`]) resumes where it
     /// stopped with a range request, at most `transfer.retries` times; the length and
-    /// hashes are still checked over the whole file.
+    /// hashes are still checked over the whole file. When a mirror fails the transfer
+    /// or serves bytes that do not match, the file is fetched afresh from the next
+    /// mirror (see [`Mirror`]).
     ///
     /// # Errors
     /// [`Error::Target`] for a mismatch or an unsupported hash algorithm (nothing is
     /// left behind), [`Error::Fetch`] for transfer failures, [`Error::Storage`] for
-    /// disk failures.
+    /// disk failures; with several mirrors, [`Error::Mirrors`] when every mirror
+    /// failed, naming each one's failure.
     pub async fn download_target(
         &self,
         target_path: &str,
@@ -105,24 +124,67 @@ impl Client {
             tracing::debug!(target_path, "cached target matches; not downloading");
             return Ok(path);
         }
-        let url = self.target_url(target_path, info)?;
-        let refused = |source| Error::Target {
-            path: target_path.into(),
-            url: url.to_string(),
-            source,
-        };
-        // Prepared before any byte is fetched: an unverifiable hash fails up front.
-        let mut check =
-            IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(refused)?;
-        let limits = self.config.transfer;
-        let fetcher = self.fetcher.as_ref();
-        let mut body = BoundedBody::start(fetcher, &url, info.length, limits).await?;
+        // Checked before any byte is fetched: an unverifiable hash fails up front.
+        let first_url = self.target_url(target_path, info)?;
+        IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(|source| {
+            Error::Target {
+                path: target_path.into(),
+                url: first_url.to_string(),
+                source,
+            }
+        })?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".tmp-")
             .suffix(".part")
             .tempfile_in(dir)
             .map_err(Error::storage("creating a temporary file in", dir))?;
         let mut progress = progress;
+        let mirrors = &self.config.mirrors;
+        let mut failures = Vec::new();
+        // Bounded: one attempt per configured mirror.
+        for (index, mirror) in mirrors.iter().enumerate() {
+            let url = self.target_url_on(mirror, target_path, info)?;
+            let attempt = self
+                .download_from(&url, target_path, info, &mut tmp, &mut progress)
+                .await;
+            match attempt {
+                Ok(()) => return self.put_in_place(tmp, dir, target_path),
+                Err(error) if is_mirror_fault(&error) => {
+                    if index + 1 < mirrors.len() {
+                        tracing::warn!(%url, %error, "mirror failed; trying the next mirror");
+                    }
+                    failures.push(MirrorFailure {
+                        mirror: mirror.targets_base_url.to_string(),
+                        error: Box::new(error),
+                    });
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(into_error(target_path, failures))
+    }
+
+    /// Streams `url` into `tmp` (emptied first) while checking the length and hashes
+    /// of `info`; resumes an interrupted transfer with range requests.
+    async fn download_from<'p>(
+        &self,
+        url: &url::Url,
+        target_path: &str,
+        info: &TargetFile,
+        tmp: &mut tempfile::NamedTempFile,
+        progress: &mut Option<Progress<'p>>,
+    ) -> Result<(), Error> {
+        let refused = |source| Error::Target {
+            path: target_path.into(),
+            url: url.to_string(),
+            source,
+        };
+        let mut check =
+            IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(refused)?;
+        rewind(tmp)?;
+        let limits = self.config.transfer;
+        let fetcher = self.fetcher.as_ref();
+        let mut body = BoundedBody::start(fetcher, url, info.length, limits).await?;
         let mut resumes = 0u32;
         // Bounded: every turn consumes a chunk (at most `info.length` bytes in all, per
         // body) or one of at most `limits.retries` resumes.
@@ -138,16 +200,12 @@ impl Client {
                     let have = check.seen();
                     tracing::warn!(%url, error = %e, have, "transfer interrupted; resuming");
                     tokio::time::sleep(limits.retry_delay).await;
-                    body = BoundedBody::resume(fetcher, &url, info.length, have, limits).await?;
+                    body = BoundedBody::resume(fetcher, url, info.length, have, limits).await?;
                     if body.offset() != have {
                         // The server sent the whole file again: start over.
                         check = IntegrityCheck::new(Some(info.length), Some(&info.hashes))
                             .map_err(refused)?;
-                        tmp.as_file()
-                            .set_len(0)
-                            .map_err(Error::storage("truncating", tmp.path()))?;
-                        tmp.seek(SeekFrom::Start(0))
-                            .map_err(Error::storage("rewinding", tmp.path()))?;
+                        rewind(tmp)?;
                     }
                     continue;
                 }
@@ -160,7 +218,16 @@ impl Client {
                 report(check.seen(), info.length);
             }
         }
-        check.finish().map_err(refused)?;
+        check.finish().map_err(refused)
+    }
+
+    /// Makes the verified `tmp` durable and renames it into place in `dir`.
+    fn put_in_place(
+        &self,
+        tmp: tempfile::NamedTempFile,
+        dir: &Path,
+        target_path: &str,
+    ) -> Result<PathBuf, Error> {
         tmp.as_file()
             .sync_all()
             .map_err(Error::storage("syncing", tmp.path()))?;
@@ -171,4 +238,14 @@ impl Client {
         tracing::info!(target_path, path = %dest.display(), "target verified and stored");
         Ok(dest)
     }
+}
+
+/// Empties `tmp` and moves to its start (before a new or restarted transfer).
+fn rewind(tmp: &mut tempfile::NamedTempFile) -> Result<(), Error> {
+    tmp.as_file()
+        .set_len(0)
+        .map_err(Error::storage("truncating", tmp.path()))?;
+    tmp.seek(SeekFrom::Start(0))
+        .map_err(Error::storage("rewinding", tmp.path()))?;
+    Ok(())
 }

@@ -8,6 +8,8 @@
 //! hash matched.
 
 mod download;
+mod mirrors;
+mod step;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -16,14 +18,17 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::error::Error;
-use crate::fetch::{read_bounded, FetchError, Fetcher, TransferLimits};
+use crate::fetch::{Fetcher, TransferLimits};
 use crate::metadata::{RoleType, Root, TargetFile};
 use crate::store::{encode_name, MetadataStore};
 use crate::trust::{
     role_keys_changed, Origin, TimestampUpdate, TrustError, TrustedMetadata, ROOT_DELEGATOR,
 };
+use mirrors::{any_not_found, into_error, Fetched, Update};
+use step::Step;
 
 pub use download::Progress;
+pub use mirrors::Mirror;
 
 /// Upper bounds that keep a hostile repository from exhausting the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,14 +61,34 @@ impl Default for Limits {
 }
 
 /// Where the client keeps its state and where the repository is.
+///
+/// The repository may be served by several [`Mirror`]s, tried in order for every
+/// file: a mirror that fails, or serves a file that the trust rules or the target's
+/// hashes refuse, is skipped and the next one asked (see [`Mirror`] and the module
+/// `client::mirrors`). Mirrors are never trusted; only what they serve is verified.
+///
+/// ```
+/// # use updater::{ClientConfig, client::Mirror};
+/// # fn main() -> Result<(), url::ParseError> {
+/// let config = ClientConfig::new(
+///     "/var/lib/app/tuf",
+///     "https://updates.example.com/metadata/".parse()?,
+///     "https://updates.example.com/targets/".parse()?,
+/// )
+/// .with_mirror(Mirror::new(
+///     "https://mirror.example.net/app/metadata/".parse()?,
+///     "https://mirror.example.net/app/targets/".parse()?,
+/// ));
+/// assert_eq!(config.mirrors.len(), 2);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// Directory of trusted metadata; must hold `root.json` (see [`Client::init`]).
     pub metadata_dir: PathBuf,
-    /// Base URL of the repository's metadata (a trailing `/` is added if missing).
-    pub metadata_base_url: Url,
-    /// Base URL of the repository's targets.
-    pub targets_base_url: Url,
+    /// Where the repository is served, in the order to try; at least one.
+    pub mirrors: Vec<Mirror>,
     /// Size and count limits.
     pub limits: Limits,
     /// Timeouts and minimum transfer rate.
@@ -71,7 +96,8 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A configuration with default limits.
+    /// A configuration with default limits and one mirror: the repository's
+    /// metadata and targets base URLs (a trailing `/` is added if missing).
     pub fn new(
         metadata_dir: impl Into<PathBuf>,
         metadata_base_url: Url,
@@ -79,11 +105,16 @@ impl ClientConfig {
     ) -> Self {
         ClientConfig {
             metadata_dir: metadata_dir.into(),
-            metadata_base_url: with_trailing_slash(metadata_base_url),
-            targets_base_url: with_trailing_slash(targets_base_url),
+            mirrors: vec![Mirror::new(metadata_base_url, targets_base_url)],
             limits: Limits::default(),
             transfer: TransferLimits::default(),
         }
+    }
+
+    /// Adds `mirror` after the ones already configured (tried when they fail).
+    pub fn with_mirror(mut self, mirror: Mirror) -> Self {
+        self.mirrors.push(mirror);
+        self
     }
 }
 
@@ -137,8 +168,8 @@ impl Client {
     /// as reference time.
     ///
     /// # Errors
-    /// [`Error::Config`] when the directory has no `root.json`; [`Error::Metadata`]
-    /// when it is not a valid self-signed root.
+    /// [`Error::Config`] when the directory has no `root.json` or no mirror is
+    /// configured; [`Error::Metadata`] when the root is not a valid self-signed root.
     pub fn new(config: ClientConfig, fetcher: Arc<dyn Fetcher>) -> Result<Client, Error> {
         Client::with_reference_time(config, fetcher, OffsetDateTime::now_utc())
     }
@@ -152,6 +183,11 @@ impl Client {
         fetcher: Arc<dyn Fetcher>,
         now: OffsetDateTime,
     ) -> Result<Client, Error> {
+        if config.mirrors.is_empty() {
+            return Err(Error::Config(
+                "no mirror configured: give the client at least one repository URL".into(),
+            ));
+        }
         let store = MetadataStore::new(&config.metadata_dir);
         let root_path = store.path("root");
         let root = store
@@ -219,23 +255,23 @@ impl Client {
             .await
     }
 
-    fn metadata_url(&self, file: &str) -> Result<Url, Error> {
-        join_url(&self.config.metadata_base_url, file)
+    /// Offers `step` to the trusted set.
+    fn apply(&mut self, step: Step<'_>) -> Result<TimestampUpdate, TrustError> {
+        step.run(&mut self.trusted)
     }
 
-    async fn fetch_metadata(&self, file: &str, max_length: u64) -> Result<Vec<u8>, FetchError> {
-        let url = self.metadata_url(file).map_err(|e| FetchError::Transport {
-            url: file.to_string(),
-            message: e.to_string(),
-        })?;
-        tracing::debug!(%url, max_length, "fetching metadata");
-        read_bounded(
-            self.fetcher.as_ref(),
-            &url,
-            max_length,
-            self.config.transfer,
-        )
-        .await
+    /// Metadata `file` as accepted by `trust` from the first mirror that serves an
+    /// acceptable copy.
+    async fn fetch_trusted(
+        &mut self,
+        file: &str,
+        max_length: u64,
+        update: Update<'_>,
+    ) -> Result<(Vec<u8>, TimestampUpdate), Error> {
+        match self.fetch_accepted(file, max_length, update).await? {
+            Fetched::Accepted(bytes, outcome) => Ok((bytes, outcome)),
+            Fetched::Failed(failures) => Err(into_error(file, failures)),
+        }
     }
 
     fn persist(&self, role: &str, bytes: &[u8]) -> Result<(), Error> {
@@ -261,12 +297,16 @@ impl Client {
         for _ in 0..limits.max_root_rotations {
             let next = self.trusted.root().common.version + 1;
             let file = format!("{next}.root.json");
-            let bytes = match self.fetch_metadata(&file, limits.root_max_length).await {
-                Ok(bytes) => bytes,
-                Err(e) if e.is_not_found() => break,
-                Err(e) => return Err(e.into()),
+            // Every mirror is asked before concluding there is no newer root: one
+            // mirror's "not found" must not hide another's rotation (see `mirrors`).
+            let bytes = match self
+                .fetch_accepted(&file, limits.root_max_length, Update::Root)
+                .await?
+            {
+                Fetched::Accepted(bytes, _) => bytes,
+                Fetched::Failed(failures) if any_not_found(&failures) => break,
+                Fetched::Failed(failures) => return Err(into_error(&file, failures)),
             };
-            self.trusted.update_root(&bytes)?;
             self.persist("root", &bytes)?;
             tracing::info!(version = next, "trusted new root");
         }
@@ -288,14 +328,15 @@ impl Client {
     /// Spec 5.4.
     async fn load_timestamp(&mut self) -> Result<(), Error> {
         if let Some(bytes) = self.cached("timestamp") {
-            if let Err(e) = self.trusted.update_timestamp(&bytes, Origin::Cache) {
+            if let Err(e) = self.apply(Step::Timestamp(bytes.into(), Origin::Cache)) {
                 tracing::debug!(error = %e, "cached timestamp not used as the current one");
             }
         }
-        let bytes = self
-            .fetch_metadata("timestamp.json", self.config.limits.timestamp_max_length)
+        let max = self.config.limits.timestamp_max_length;
+        let (bytes, outcome) = self
+            .fetch_trusted("timestamp.json", max, Update::Timestamp)
             .await?;
-        match self.trusted.update_timestamp(&bytes, Origin::Repository)? {
+        match outcome {
             TimestampUpdate::Updated => self.persist("timestamp", &bytes),
             TimestampUpdate::Unchanged => Ok(()),
         }
@@ -304,8 +345,8 @@ impl Client {
     /// Spec 5.5.
     async fn load_snapshot(&mut self) -> Result<(), Error> {
         if let Some(bytes) = self.cached("snapshot") {
-            match self.trusted.update_snapshot(&bytes, Origin::Cache) {
-                Ok(()) => return Ok(()),
+            match self.apply(Step::Snapshot(bytes.into(), Origin::Cache)) {
+                Ok(_) => return Ok(()),
                 Err(e) => tracing::debug!(error = %e, "cached snapshot is not current"),
             }
         }
@@ -322,23 +363,28 @@ impl Client {
         let max = meta
             .length
             .unwrap_or(self.config.limits.snapshot_max_length);
-        let bytes = self.fetch_metadata(&file, max).await?;
-        self.trusted.update_snapshot(&bytes, Origin::Repository)?;
+        let (bytes, _) = self.fetch_trusted(&file, max, Update::Snapshot).await?;
         self.persist("snapshot", &bytes)
     }
 
     /// Spec 5.6: loads `role` as delegated by `delegator`, from the cache when current.
     async fn load_targets(&mut self, role: &str, delegator: &str) -> Result<(), Error> {
         if self.trusted.targets(role).is_some() {
-            return Ok(self.trusted.verify_delegation(role, delegator)?);
+            self.apply(Step::Delegation {
+                role: role.into(),
+                delegator: delegator.into(),
+            })?;
+            return Ok(());
         }
         let meta = self.trusted.targets_meta(role)?.clone();
         if let Some(bytes) = self.cached(role) {
-            match self
-                .trusted
-                .update_targets(role, delegator, &bytes, Origin::Cache)
-            {
-                Ok(()) => return Ok(()),
+            match self.apply(Step::Targets {
+                role: role.into(),
+                delegator: delegator.into(),
+                bytes: bytes.into(),
+                origin: Origin::Cache,
+            }) {
+                Ok(_) => return Ok(()),
                 Err(e) => {
                     tracing::debug!(role, error = %e, "cached targets metadata is not current")
                 }
@@ -351,9 +397,8 @@ impl Client {
             format!("{name}.json")
         };
         let max = meta.length.unwrap_or(self.config.limits.targets_max_length);
-        let bytes = self.fetch_metadata(&file, max).await?;
-        self.trusted
-            .update_targets(role, delegator, &bytes, Origin::Repository)?;
+        let update = Update::Targets { role, delegator };
+        let (bytes, _) = self.fetch_trusted(&file, max, update).await?;
         self.persist(role, &bytes)
     }
 
@@ -420,3 +465,6 @@ pub(crate) fn join_url(base: &Url, rest: &str) -> Result<Url, Error> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod mirror_tests;

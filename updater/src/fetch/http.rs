@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
+use super::proxy::{ProxyConfig, ProxyConnector};
 use super::{ChunkFuture, ChunkSource, FetchError, FetchFuture, Fetcher, ResponseBody};
 
 /// Options of the HTTP transport.
@@ -32,6 +33,9 @@ pub struct HttpOptions {
     /// Follow at most this many redirects per fetch (0: follow none). A redirect from
     /// `https://` to anything else is always refused.
     pub max_redirects: u32,
+    /// Which proxy to go through: by default the one `HTTPS_PROXY`/`HTTP_PROXY`
+    /// name, except for hosts in `NO_PROXY` and loopback (see [`ProxyConfig`]).
+    pub proxy: ProxyConfig,
 }
 
 impl Default for HttpOptions {
@@ -42,6 +46,7 @@ impl Default for HttpOptions {
             connect_timeout: Duration::from_secs(15),
             user_agent: concat!("updater/", env!("CARGO_PKG_VERSION")).into(),
             max_redirects: 5,
+            proxy: ProxyConfig::FromEnv,
         }
     }
 }
@@ -52,7 +57,7 @@ impl Default for HttpOptions {
 /// CDN may move files but cannot downgrade the transport. Redirects change only where
 /// the bytes come from: they are verified against trusted metadata as ever.
 pub struct HttpFetcher {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    client: Client<hyper_rustls::HttpsConnector<ProxyConnector>, Empty<Bytes>>,
     options: HttpOptions,
 }
 
@@ -97,7 +102,7 @@ impl HttpFetcher {
             .https_or_http()
             .enable_http1()
             .enable_http2()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector::new(http, &options.proxy));
         let client = Client::builder(TokioExecutor::new()).build(connector);
         Ok(HttpFetcher { client, options })
     }

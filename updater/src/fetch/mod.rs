@@ -11,10 +11,12 @@
 
 mod file;
 mod http;
+mod proxy;
 mod retry;
 
 pub use file::FileFetcher;
 pub use http::{HttpFetcher, HttpOptions};
+pub use proxy::ProxyConfig;
 
 use bytes::Bytes;
 use std::future::Future;

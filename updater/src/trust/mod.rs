@@ -53,14 +53,18 @@ pub enum TimestampUpdate {
 pub const ROOT_DELEGATOR: &str = "root";
 
 /// Verified targets metadata, with the delegators it has been verified under.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct TrustedTargets {
     envelope: Envelope<Targets>,
     verified_by: BTreeSet<String>,
 }
 
 /// The set of metadata trusted so far in one refresh (spec 5.1 to 5.6).
-#[derive(Debug)]
+///
+/// `Clone` gives a checkpoint: a client with several mirrors offers one mirror's
+/// bytes to the set and, if they are rejected, restores the checkpoint to offer the
+/// next mirror's, so every copy meets exactly the same rules from the same state.
+#[derive(Debug, Clone)]
 pub struct TrustedMetadata {
     now: OffsetDateTime,
     root: Envelope<Root>,
