@@ -359,7 +359,10 @@ async fn falling_back_to_another_mirror_keeps_the_cached_rollback_reference() {
     }
     let err = s.client(&[BAD, BASE]).refresh().await.unwrap_err();
     assert!(err.to_string().contains("rollback refused"), "{err}");
-    assert!(!s.hostile_requests().is_empty(), "the bad mirror was asked first");
+    assert!(
+        !s.hostile_requests().is_empty(),
+        "the bad mirror was asked first"
+    );
     let snapshot: serde_json::Value = serde_json::from_slice(&s.stored("snapshot.json")).unwrap();
     assert_eq!(snapshot["signed"]["meta"]["targets.json"]["version"], 2);
 }
