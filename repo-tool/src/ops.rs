@@ -12,7 +12,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use updater::integrity::{sha256_hex, sha512_hex};
 use updater::metadata::{
-    Common, Key, RoleKeys, Root, Snapshot, TargetFile, Targets, Timestamp, SPEC_VERSION,
+    Common, Key, RoleKeys, Root, Signature, Snapshot, TargetFile, Targets, Timestamp, SPEC_VERSION,
 };
 use updater::store::write_atomic;
 
@@ -371,20 +371,57 @@ fn authorised(project: &Project, role: &str, signer: &dyn Signer) -> Result<(), 
     Ok(())
 }
 
-fn with_staged<T, R>(
-    project: &Project,
-    role: &str,
-    f: impl FnOnce(&mut StagedFile<T>) -> Result<R, RepoError>,
-) -> Result<R, RepoError>
-where
-    T: Serialize + serde::de::DeserializeOwned,
-{
-    let mut staged = project
-        .staged::<T>(role)?
-        .ok_or_else(|| RepoError::Invalid(format!("nothing is staged for the {role} role")))?;
-    let result = f(&mut staged)?;
-    project.stage(role, &staged)?;
-    Ok(result)
+/// Staged metadata of any role: root is a [`Root`], every other role [`Targets`].
+enum AnyStaged {
+    Root(StagedFile<Root>),
+    Targets(StagedFile<Targets>),
+}
+
+impl AnyStaged {
+    /// The staged metadata of `role`.
+    fn load(project: &Project, role: &str) -> Result<AnyStaged, RepoError> {
+        let staged = if role == "root" {
+            project.staged::<Root>(role)?.map(AnyStaged::Root)
+        } else {
+            project.staged::<Targets>(role)?.map(AnyStaged::Targets)
+        };
+        staged.ok_or_else(|| RepoError::Invalid(format!("nothing is staged for the {role} role")))
+    }
+
+    fn save(&self, project: &Project, role: &str) -> Result<(), RepoError> {
+        match self {
+            AnyStaged::Root(s) => project.stage(role, s),
+            AnyStaged::Targets(s) => project.stage(role, s),
+        }
+    }
+
+    fn canonical(&self) -> Result<Vec<u8>, RepoError> {
+        match self {
+            AnyStaged::Root(s) => s.canonical(),
+            AnyStaged::Targets(s) => s.canonical(),
+        }
+    }
+
+    fn version(&self) -> u64 {
+        match self {
+            AnyStaged::Root(s) => s.signed.common.version,
+            AnyStaged::Targets(s) => s.signed.common.version,
+        }
+    }
+
+    fn sign(&mut self, signer: &dyn Signer) -> Result<Signature, RepoError> {
+        match self {
+            AnyStaged::Root(s) => s.sign(signer),
+            AnyStaged::Targets(s) => s.sign(signer),
+        }
+    }
+
+    fn add_signature(&mut self, signature: Signature) {
+        match self {
+            AnyStaged::Root(s) => s.add_signature(signature),
+            AnyStaged::Targets(s) => s.add_signature(signature),
+        }
+    }
 }
 
 /// Signs the staged metadata of `role` in place with `signer`, which must be one of
@@ -394,31 +431,9 @@ where
 /// [`RepoError::Invalid`] when nothing is staged or the key is not the role's.
 pub fn sign(project: &Project, role: &str, signer: &dyn Signer) -> Result<(), RepoError> {
     authorised(project, role, signer)?;
-    if role == "root" {
-        with_staged::<Root, _>(project, role, |s| s.sign(signer).map(|_| ()))
-    } else {
-        with_staged::<Targets, _>(project, role, |s| s.sign(signer).map(|_| ()))
-    }
-}
-
-fn detached<T: Serialize>(
-    role: &str,
-    staged: &StagedFile<T>,
-    version: u64,
-    signer: &dyn Signer,
-) -> Result<DetachedSignature, RepoError> {
-    let canonical = staged.canonical()?;
-    let mut copy_signatures = StagedFile {
-        signed: &staged.signed,
-        signatures: vec![],
-    };
-    let signature = copy_signatures.sign(signer)?;
-    Ok(DetachedSignature {
-        role: role.into(),
-        version,
-        signed_sha256: sha256_hex(&canonical),
-        signature,
-    })
+    let mut staged = AnyStaged::load(project, role)?;
+    staged.sign(signer)?;
+    staged.save(project, role)
 }
 
 /// Signs the staged metadata of `role` without changing the repository, for a key
@@ -432,13 +447,35 @@ pub fn sign_detached(
     signer: &dyn Signer,
 ) -> Result<DetachedSignature, RepoError> {
     authorised(project, role, signer)?;
-    let missing = || RepoError::Invalid(format!("nothing is staged for the {role} role"));
-    if role == "root" {
-        let staged = project.staged::<Root>(role)?.ok_or_else(missing)?;
-        detached(role, &staged, staged.signed.common.version, signer)
-    } else {
-        let staged = project.staged::<Targets>(role)?.ok_or_else(missing)?;
-        detached(role, &staged, staged.signed.common.version, signer)
+    let staged = AnyStaged::load(project, role)?;
+    let canonical = staged.canonical()?;
+    let signature = signer.sign(&canonical)?;
+    Ok(detached(
+        role,
+        &canonical,
+        staged.version(),
+        signer.key_id(),
+        &signature,
+    ))
+}
+
+/// A detached signature by `keyid` over `canonical`, the bytes of `role` version `version`.
+fn detached(
+    role: &str,
+    canonical: &[u8],
+    version: u64,
+    keyid: &str,
+    signature: &[u8],
+) -> DetachedSignature {
+    DetachedSignature {
+        role: role.into(),
+        version,
+        signed_sha256: sha256_hex(canonical),
+        signature: Signature {
+            keyid: keyid.into(),
+            sig: hex::encode(signature),
+            unrecognized: Default::default(),
+        },
     }
 }
 
@@ -447,18 +484,7 @@ pub fn sign_detached(
 /// # Errors
 /// When nothing is staged.
 pub fn canonical(project: &Project, role: &str) -> Result<Vec<u8>, RepoError> {
-    let missing = || RepoError::Invalid(format!("nothing is staged for the {role} role"));
-    if role == "root" {
-        project
-            .staged::<Root>(role)?
-            .ok_or_else(missing)?
-            .canonical()
-    } else {
-        project
-            .staged::<Targets>(role)?
-            .ok_or_else(missing)?
-            .canonical()
-    }
+    AnyStaged::load(project, role)?.canonical()
 }
 
 /// Wraps a raw signature made outside repo-tool (an HSM, a cloud KMS, `openssl
@@ -472,24 +498,14 @@ pub fn external_signature(
     keyid: &str,
     signature: &[u8],
 ) -> Result<DetachedSignature, RepoError> {
-    let missing = || RepoError::Invalid(format!("nothing is staged for the {role} role"));
-    let (canonical, version) = if role == "root" {
-        let staged = project.staged::<Root>(role)?.ok_or_else(missing)?;
-        (staged.canonical()?, staged.signed.common.version)
-    } else {
-        let staged = project.staged::<Targets>(role)?.ok_or_else(missing)?;
-        (staged.canonical()?, staged.signed.common.version)
-    };
-    Ok(DetachedSignature {
-        role: role.into(),
-        version,
-        signed_sha256: sha256_hex(&canonical),
-        signature: updater::metadata::Signature {
-            keyid: keyid.into(),
-            sig: hex::encode(signature),
-            unrecognized: Default::default(),
-        },
-    })
+    let staged = AnyStaged::load(project, role)?;
+    Ok(detached(
+        role,
+        &staged.canonical()?,
+        staged.version(),
+        keyid,
+        signature,
+    ))
 }
 
 /// Merges a detached signature after checking that it is over exactly the staged
@@ -536,19 +552,10 @@ pub fn merge(project: &Project, detached: &DetachedSignature) -> Result<(), Repo
         }
         Ok(())
     };
-    if role == "root" {
-        with_staged::<Root, _>(project, role, |s| {
-            check(&s.canonical()?, s.signed.common.version)?;
-            s.add_signature(detached.signature.clone());
-            Ok(())
-        })
-    } else {
-        with_staged::<Targets, _>(project, role, |s| {
-            check(&s.canonical()?, s.signed.common.version)?;
-            s.add_signature(detached.signature.clone());
-            Ok(())
-        })
-    }
+    let mut staged = AnyStaged::load(project, role)?;
+    check(&staged.canonical()?, staged.version())?;
+    staged.add_signature(detached.signature.clone());
+    staged.save(project, role)
 }
 
 /// Signatures a staged role has, against one requirement.
