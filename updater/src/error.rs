@@ -59,6 +59,10 @@ pub enum Error {
     /// Invalid configuration or arguments.
     #[error("{0}")]
     Config(String),
+    /// Installing, resolving an interrupted install, confirming or rolling back
+    /// failed (see [`crate::install::InstallError`]; it names the file involved).
+    #[error(transparent)]
+    Install(#[from] crate::install::InstallError),
     /// Every mirror failed to serve an acceptable copy of one file (only with more
     /// than one mirror; with one, its own error is returned). Each mirror's failure is
     /// kept, in the order the mirrors were tried.
@@ -68,6 +72,22 @@ pub enum Error {
         file: String,
         /// What went wrong on each mirror.
         failures: Vec<MirrorFailure>,
+    },
+    /// The signed rollout policy of an application cannot be used.
+    #[error("rollout policy {path:?} is invalid: {reason}; the rollout key holder must publish a corrected policy")]
+    Rollout {
+        /// The policy's target path.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A post-install hook was refused, failed or timed out.
+    #[error("post-install hook {target:?}: {reason}")]
+    Hook {
+        /// The hook's target path.
+        target: String,
+        /// What happened.
+        reason: String,
     },
 }
 

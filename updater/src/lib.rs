@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod blocking;
 pub mod client;
 pub mod error;
 pub mod fetch;
@@ -45,13 +46,17 @@ pub mod fetch;
 /// download-and-execute without an integrity check); pure, used by install hooks and
 /// `repo-tool audit`/`watch`.
 pub mod guard;
+pub mod install;
 pub mod integrity;
 pub mod metadata;
+pub mod release;
 pub mod store;
 pub mod trust;
+pub mod update;
 
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use client::{Client, ClientConfig, Limits};
 pub use error::Error;
+pub use update::{Updater, UpdaterBuilder};

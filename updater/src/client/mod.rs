@@ -8,6 +8,7 @@
 //! hash matched.
 
 mod download;
+mod listing;
 mod mirrors;
 mod step;
 

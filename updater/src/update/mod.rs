@@ -1,0 +1,564 @@
+//! The [`Updater`]: what an application links this crate for.
+//!
+//! It composes the parts below it: [`Client`] finds and verifies, [`release`] picks,
+//! [`install`] swaps and rolls back. One updater serves one application and one data
+//! directory, laid out as:
+//!
+//! ```text
+//! DATA_DIR/metadata/            trusted TUF metadata (root.json from the embedded root)
+//! DATA_DIR/downloads/           verified downloads (a release is installed from here)
+//! DATA_DIR/hooks/               verified post-install hooks, executable
+//! DATA_DIR/state.json           installation id, downgrade floor, rolled-back versions
+//! DATA_DIR/install-journal.json the install in progress or awaiting confirmation
+//! ```
+//!
+//! A program's life with the updater:
+//!
+//! 1. At start, [`Updater::startup`] completes or undoes an interrupted install and
+//!    rolls back a new version that did not confirm by its second start.
+//! 2. Once healthy, [`Updater::confirm`] makes an install final.
+//! 3. Any time: [`Updater::check`], [`Updater::download`], [`Updater::install`], then
+//!    restart into the new version.
+//!
+//! [`blocking::Updater`](crate::blocking::Updater) offers the same without a runtime.
+
+mod hook;
+mod state;
+
+pub use hook::{DEFAULT_HOOK_TIMEOUT, MAX_HOOK_TIMEOUT};
+pub use state::InstallState;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use semver::Version;
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::client::{Client, ClientConfig, Limits, Mirror, Progress};
+use crate::error::Error;
+use crate::fetch::{DefaultFetcher, Fetcher, HttpOptions, TransferLimits};
+use crate::install::{InstallReceipt, InstallStep, Installer, StartupOutcome};
+use crate::release::{self, Query, Release, RolloutPolicy, Selection, ROLLOUT_FILE};
+
+/// Everything an [`Updater`] needs; build it with [`Updater::builder`].
+#[derive(Clone)]
+pub struct UpdaterConfig {
+    /// Application name: the repository directory its releases live in.
+    pub app: String,
+    /// The running version.
+    pub current_version: Version,
+    /// The channel followed (default `stable`).
+    pub channel: String,
+    /// The platform triple releases must be built for (default: this build's).
+    pub platform: String,
+    /// Where the repository is served, in the order to try.
+    pub mirrors: Vec<Mirror>,
+    /// The trust anchor shipped with the application (`include_bytes!("root.json")`).
+    pub trusted_root: Vec<u8>,
+    /// The updater's data directory.
+    pub data_dir: PathBuf,
+    /// The executable to replace (default: the running one).
+    pub executable: PathBuf,
+    /// TLS and HTTP options.
+    pub http: HttpOptions,
+    /// Metadata size and count limits.
+    pub limits: Limits,
+    /// Timeouts, minimum rate and retries.
+    pub transfer: TransferLimits,
+}
+
+/// Builds an [`Updater`]; see [`Updater::builder`].
+pub struct UpdaterBuilder {
+    app: String,
+    current_version: String,
+    channel: String,
+    platform: String,
+    mirrors: Vec<(String, String)>,
+    trusted_root: Option<Vec<u8>>,
+    data_dir: Option<PathBuf>,
+    executable: Option<PathBuf>,
+    http: HttpOptions,
+    limits: Limits,
+    transfer: TransferLimits,
+    fetcher: Option<Arc<dyn Fetcher>>,
+}
+
+impl UpdaterBuilder {
+    /// Adds a repository location: the base URLs of its `metadata/` and `targets/`.
+    /// Locations are tried in the order given (the first is the primary).
+    pub fn repository(mut self, metadata_url: &str, targets_url: &str) -> Self {
+        self.mirrors.push((metadata_url.into(), targets_url.into()));
+        self
+    }
+
+    /// The trusted root shipped inside the application. Used to initialise the data
+    /// directory the first time (and again if its stored root is destroyed); after
+    /// that the client follows the repository's signed root rotations.
+    pub fn trusted_root(mut self, root_json: impl Into<Vec<u8>>) -> Self {
+        self.trusted_root = Some(root_json.into());
+        self
+    }
+
+    /// The data directory (required).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// The channel to follow (default `stable`).
+    pub fn channel(mut self, channel: &str) -> Self {
+        self.channel = channel.into();
+        self
+    }
+
+    /// The platform triple to look for (default [`release::current_platform`]).
+    pub fn platform(mut self, platform: &str) -> Self {
+        self.platform = platform.into();
+        self
+    }
+
+    /// The executable to replace (default `std::env::current_exe()`).
+    pub fn executable(mut self, path: impl Into<PathBuf>) -> Self {
+        self.executable = Some(path.into());
+        self
+    }
+
+    /// HTTP and TLS options (CA file, proxy, plain `http://`).
+    pub fn http_options(mut self, options: HttpOptions) -> Self {
+        self.http = options;
+        self
+    }
+
+    /// Transfer limits (timeouts, minimum rate, retries).
+    pub fn transfer_limits(mut self, transfer: TransferLimits) -> Self {
+        self.transfer = transfer;
+        self
+    }
+
+    /// Metadata limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// A custom transport instead of the built-in HTTPS and `file://` one.
+    pub fn fetcher(mut self, fetcher: Arc<dyn Fetcher>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Checks the configuration, initialises the data directory with the embedded
+    /// root if it has none (or if its stored root is unreadable), and returns the
+    /// updater. Does no network IO.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a missing root, data directory or repository, an
+    /// invalid version or URL; [`Error::Metadata`] when the embedded root is not a
+    /// valid self-signed root; [`Error::Storage`] for the data directory.
+    pub fn build(self) -> Result<Updater, Error> {
+        let current_version = Version::parse(&self.current_version).map_err(|e| {
+            Error::Config(format!(
+                "current version {:?} is not semver: {e}",
+                self.current_version
+            ))
+        })?;
+        if self.app.is_empty() || self.app.contains('/') {
+            return Err(Error::Config(format!(
+                "application name {:?} must be one non-empty path segment",
+                self.app
+            )));
+        }
+        let trusted_root = self.trusted_root.ok_or_else(|| {
+            Error::Config(
+                "no trusted root: embed the repository's root.json and pass it to trusted_root()"
+                    .into(),
+            )
+        })?;
+        let data_dir = self
+            .data_dir
+            .ok_or_else(|| Error::Config("no data directory configured".into()))?;
+        if self.mirrors.is_empty() {
+            return Err(Error::Config("no repository configured".into()));
+        }
+        let parse = |text: &str| {
+            Url::parse(text).map_err(|e| Error::Config(format!("invalid URL {text:?}: {e}")))
+        };
+        let mut mirrors = Vec::new();
+        for (metadata, targets) in &self.mirrors {
+            mirrors.push(Mirror::new(parse(metadata)?, parse(targets)?));
+        }
+        let executable = match self.executable {
+            Some(path) => path,
+            None => std::env::current_exe()
+                .map_err(|e| Error::Config(format!("cannot find the running executable: {e}")))?,
+        };
+        let fetcher = match self.fetcher {
+            Some(fetcher) => fetcher,
+            None => Arc::new(DefaultFetcher::new(self.http.clone())?),
+        };
+        let config = UpdaterConfig {
+            app: self.app,
+            current_version,
+            channel: self.channel,
+            platform: self.platform,
+            mirrors,
+            trusted_root,
+            data_dir,
+            executable,
+            http: self.http,
+            limits: self.limits,
+            transfer: self.transfer,
+        };
+        init_metadata(&config)?;
+        let state = InstallState::load_or_create(&config.data_dir, &config.current_version)?;
+        Ok(Updater {
+            installer: Installer::new(&config.executable, &config.data_dir),
+            config,
+            fetcher,
+            state,
+        })
+    }
+}
+
+/// Makes sure `DATA_DIR/metadata/root.json` holds a usable trusted root: the stored
+/// one if it parses and verifies, else the embedded one.
+fn init_metadata(config: &UpdaterConfig) -> Result<(), Error> {
+    let dir = config.data_dir.join("metadata");
+    let stored = dir.join("root.json");
+    if let Ok(bytes) = std::fs::read(&stored) {
+        match crate::trust::TrustedMetadata::new(&bytes, OffsetDateTime::now_utc()) {
+            Ok(_) => return Ok(()),
+            Err(e) => tracing::warn!(
+                path = %stored.display(),
+                error = %e,
+                "stored trusted root is unusable; starting again from the embedded root"
+            ),
+        }
+    }
+    Client::init(&dir, &config.trusted_root)
+}
+
+/// A release downloaded and verified, ready for [`Updater::install`].
+#[derive(Debug, Clone)]
+pub struct Downloaded {
+    /// The release.
+    pub release: Release,
+    /// The verified file.
+    pub path: PathBuf,
+    /// The verified post-install hook, if the release has one.
+    pub hook: Option<PathBuf>,
+}
+
+/// Options of [`Updater::check_with`].
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Offer an older release when no newer one qualifies.
+    pub allow_downgrade: bool,
+    /// With `allow_downgrade`, go below the highest version ever installed here.
+    pub allow_below_highest: bool,
+    /// Only this version.
+    pub pin: Option<Version>,
+}
+
+/// Checks for, downloads, installs and confirms releases of one application.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), updater::Error> {
+/// use updater::Updater;
+///
+/// # const ROOT_JSON: &[u8] = b"{}";
+/// // In the application: const ROOT_JSON: &[u8] = include_bytes!("root.json");
+/// let mut updater = Updater::builder("my-app", "1.4.2")
+///     .repository("https://updates.example.com/metadata/", "https://updates.example.com/targets/")
+///     .trusted_root(ROOT_JSON)
+///     .data_dir("/var/lib/my-app/updater")
+///     .channel("stable")
+///     .build()?;
+///
+/// // At every start: finish or undo an interrupted install, roll back a bad one.
+/// updater.startup()?;
+/// // ... once the program is healthy:
+/// updater.confirm()?;
+///
+/// if let Some(release) = updater.check().await? {
+///     println!("updating to {}", release.version());
+///     let downloaded = updater.download(&release, None).await?;
+///     updater.install(&downloaded, |step| println!("  {step}")).await?;
+///     // restart into the new version
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct Updater {
+    config: UpdaterConfig,
+    fetcher: Arc<dyn Fetcher>,
+    installer: Installer,
+    state: InstallState,
+}
+
+impl Updater {
+    /// Starts building an updater for `app` running at `current_version` (semver,
+    /// usually `env!("CARGO_PKG_VERSION")`).
+    pub fn builder(app: &str, current_version: &str) -> UpdaterBuilder {
+        UpdaterBuilder {
+            app: app.into(),
+            current_version: current_version.into(),
+            channel: release::DEFAULT_CHANNEL.into(),
+            platform: release::current_platform(),
+            mirrors: Vec::new(),
+            trusted_root: None,
+            data_dir: None,
+            executable: None,
+            http: HttpOptions::default(),
+            limits: Limits::default(),
+            transfer: TransferLimits::default(),
+            fetcher: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &UpdaterConfig {
+        &self.config
+    }
+
+    /// What this installation remembers (id, downgrade floor, rolled-back versions).
+    pub fn state(&self) -> &InstallState {
+        &self.state
+    }
+
+    /// Call first thing at every start. Completes or undoes an install that was
+    /// interrupted, counts the starts of a new version that has not confirmed yet,
+    /// and rolls back to the previous version when the new one did not confirm by its
+    /// second start. After [`StartupOutcome::RolledBack`] the executable on disk is
+    /// the previous version again: the running process should exit or re-execute it.
+    ///
+    /// # Errors
+    /// [`Error::Install`] when the executable or journal cannot be handled.
+    pub fn startup(&mut self) -> Result<StartupOutcome, Error> {
+        let outcome = self.installer.on_startup()?;
+        if let StartupOutcome::RolledBack(rolled) = &outcome {
+            tracing::warn!(from = %rolled.from_version, to = %rolled.to_version, reason = %rolled.reason, "rolled back");
+            if let Ok(failed) = Version::parse(&rolled.from_version) {
+                self.state.note_rolled_back(failed);
+                self.state.save(&self.config.data_dir)?;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The running version is healthy: the last install is final.
+    ///
+    /// # Errors
+    /// [`Error::Install`] when the journal cannot be written.
+    pub fn confirm(&mut self) -> Result<(), Error> {
+        Ok(self.installer.confirm()?)
+    }
+
+    /// Goes back to the previous executable kept by the last install, and never
+    /// offers the abandoned version again. `None` when there is nothing to go back to.
+    ///
+    /// # Errors
+    /// [`Error::Install`] when the swap fails (the executable is then unchanged).
+    pub fn rollback(&mut self) -> Result<Option<crate::install::RolledBack>, Error> {
+        let rolled = self.installer.rollback()?;
+        if let Some(rolled) = &rolled {
+            if let Ok(failed) = Version::parse(&rolled.from_version) {
+                self.state.note_rolled_back(failed);
+                self.state.save(&self.config.data_dir)?;
+            }
+        }
+        Ok(rolled)
+    }
+
+    fn client(&self) -> Result<Client, Error> {
+        let mut config = ClientConfig::new(
+            self.config.data_dir.join("metadata"),
+            self.config.mirrors[0].metadata_base_url.clone(),
+            self.config.mirrors[0].targets_base_url.clone(),
+        );
+        config.mirrors = self.config.mirrors.clone();
+        config.limits = self.config.limits;
+        config.transfer = self.config.transfer;
+        Client::new(config, self.fetcher.clone())
+    }
+
+    fn downloads_dir(&self) -> Result<PathBuf, Error> {
+        let dir = self.config.data_dir.join("downloads");
+        std::fs::create_dir_all(&dir).map_err(Error::storage("creating", &dir))?;
+        Ok(dir)
+    }
+
+    /// The newest release this installation should move to, or `None`. See
+    /// [`Updater::check_with`].
+    ///
+    /// # Errors
+    /// As [`Updater::check_with`].
+    pub async fn check(&mut self) -> Result<Option<Release>, Error> {
+        Ok(self.check_with(&CheckOptions::default()).await?.release)
+    }
+
+    /// Refreshes the trusted metadata, lists the application's releases, reads its
+    /// signed rollout policy and selects (see [`release::select`]), returning the
+    /// choice and why every other release was passed over. Never offers a downgrade
+    /// unless `options` ask for one.
+    ///
+    /// # Errors
+    /// Any refusal of the repository's metadata ([`Error::Metadata`]), transfer
+    /// failures, [`Error::Rollout`] for an unusable rollout policy.
+    pub async fn check_with(&mut self, options: &CheckOptions) -> Result<Selection, Error> {
+        let mut client = self.client()?;
+        let prefix = format!("{}/", self.config.app);
+        let targets = client.targets_under(&prefix).await?;
+        let policy_path = format!("{prefix}{ROLLOUT_FILE}");
+        let policy = match targets.iter().find(|(path, _)| *path == policy_path) {
+            Some((path, info)) => {
+                let file = client
+                    .download_target(path, info, &self.downloads_dir()?, None)
+                    .await?;
+                let bytes = std::fs::read(&file).map_err(Error::storage("reading", &file))?;
+                Some(
+                    RolloutPolicy::parse(&bytes, &self.config.app).map_err(|reason| {
+                        Error::Rollout {
+                            path: path.clone(),
+                            reason,
+                        }
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let query = Query {
+            app: &self.config.app,
+            current: &self.config.current_version,
+            channel: &self.config.channel,
+            platform: &self.config.platform,
+            highest_installed: self.state.highest_installed.as_ref(),
+            rolled_back: &self.state.rolled_back,
+            allow_downgrade: options.allow_downgrade,
+            allow_below_highest: options.allow_below_highest,
+            pin: options.pin.as_ref(),
+        };
+        let selection = release::select(
+            &targets,
+            &query,
+            policy.as_ref(),
+            &self.state.install_id(),
+            OffsetDateTime::now_utc(),
+        );
+        for passed in &selection.passed_over {
+            tracing::debug!(target = %passed.target_path, reason = %passed.reason, "release passed over");
+        }
+        Ok(selection)
+    }
+
+    /// Downloads `release` (and its post-install hook, if any) into the data
+    /// directory, checking length and every hash while streaming; resumes
+    /// interrupted transfers; reuses a verified file already there. `progress`
+    /// receives (bytes so far, total).
+    ///
+    /// # Errors
+    /// [`Error::Target`] when the bytes do not match the signed description (nothing
+    /// is kept), transfer and storage failures.
+    pub async fn download(
+        &mut self,
+        release: &Release,
+        progress: Option<Progress<'_>>,
+    ) -> Result<Downloaded, Error> {
+        let mut client = self.client()?;
+        // The description must still be the trusted one: a check older than a
+        // repository change must not install a superseded file.
+        let current = client.target_info(&release.target_path).await?;
+        if current != release.target {
+            return Err(Error::Config(format!(
+                "release {} ({}) changed in the repository since the check; check again",
+                release.version(),
+                release.target_path
+            )));
+        }
+        let dir = self.downloads_dir()?;
+        let path = client
+            .download_target(&release.target_path, &release.target, &dir, progress)
+            .await?;
+        let hook = match &release.info.post_install {
+            Some(spec) => {
+                hook::check_command_line(spec, spec.target.rsplit('/').next().unwrap_or(""))?;
+                let info = client.target_info(&spec.target).await?;
+                Some(
+                    client
+                        .download_target(&spec.target, &info, &dir, None)
+                        .await?,
+                )
+            }
+            None => None,
+        };
+        Ok(Downloaded {
+            release: release.clone(),
+            path,
+            hook,
+        })
+    }
+
+    /// Installs a downloaded release over the executable: re-checks the file,
+    /// stages it next to the executable, keeps the previous binary, swaps atomically
+    /// and journals the install (see [`Installer::install`]); then runs the
+    /// release's post-install hook, if any, and rolls back if the hook fails.
+    /// `observer` is told each step. The new version runs at the next start, and must
+    /// [`confirm`](Updater::confirm) by its second start or be rolled back.
+    ///
+    /// # Errors
+    /// [`Error::Install`] (the executable is then unchanged), [`Error::Hook`] (the
+    /// install was rolled back).
+    pub async fn install<F>(
+        &mut self,
+        downloaded: &Downloaded,
+        observer: F,
+    ) -> Result<InstallReceipt, Error>
+    where
+        F: FnMut(InstallStep) + Send + 'static,
+    {
+        let installer = Installer::new(&self.config.executable, &self.config.data_dir);
+        let from = self.config.current_version.to_string();
+        let job = downloaded.clone();
+        let mut observer = observer;
+        let receipt = tokio::task::spawn_blocking(move || {
+            installer.install(
+                &job.path,
+                &job.release.target,
+                &from,
+                &job.release.info.version.to_string(),
+                &mut observer,
+            )
+        })
+        .await
+        .map_err(|e| Error::Config(format!("the install task failed: {e}")))??;
+        self.state.note_installed(downloaded.release.version());
+        self.state.save(&self.config.data_dir)?;
+        if let (Some(spec), Some(verified)) =
+            (&downloaded.release.info.post_install, &downloaded.hook)
+        {
+            let hooks_dir = self.config.data_dir.join("hooks");
+            let program = hook::prepare(spec, verified, &hooks_dir)?;
+            let spec = spec.clone();
+            let work_dir = self.config.data_dir.clone();
+            let app = self.config.app.clone();
+            let version = downloaded.release.info.version.to_string();
+            let outcome = tokio::task::spawn_blocking(move || {
+                hook::run(&spec, &program, &work_dir, &app, &version)
+            })
+            .await
+            .map_err(|e| Error::Config(format!("the hook task failed: {e}")))?;
+            if let Err(e) = outcome {
+                tracing::error!(error = %e, "post-install hook failed; rolling back");
+                self.rollback()?;
+                return Err(e);
+            }
+        }
+        Ok(receipt)
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+}
