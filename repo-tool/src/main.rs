@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use repo_tool::keyfile::{read_private_key, read_public_key, write_key_pair};
 use repo_tool::ops::{self, RoleSetup};
 use repo_tool::project::{DetachedSignature, Project, Settings};
+use repo_tool::release;
 use repo_tool::signer::{FileKey, KeyKind, Signer};
 use time::OffsetDateTime;
 
@@ -97,6 +98,59 @@ enum Command {
         /// Custom JSON metadata, e.g. '{"version":"1.2.0","channel":"stable"}'.
         #[arg(long)]
         custom: Option<String>,
+    },
+    /// Stage a release of an application in the updater's convention: the file
+    /// becomes target APP/VERSION/PLATFORM/NAME with an `updater` custom object.
+    Release {
+        /// The repository directory.
+        dir: PathBuf,
+        /// Application name (the first path segment of its targets).
+        #[arg(long)]
+        app: String,
+        /// Release version (semver).
+        #[arg(long)]
+        version: String,
+        /// Rust target triple the file runs on, e.g. x86_64-unknown-linux-gnu.
+        #[arg(long)]
+        platform: String,
+        /// Channel to publish to (repeat for several; default stable).
+        #[arg(long = "channel")]
+        channels: Vec<String>,
+        /// Skip staged-rollout waves.
+        #[arg(long)]
+        critical: bool,
+        /// Installations older than this treat the release as critical.
+        #[arg(long)]
+        minimum_version: Option<String>,
+        /// Release notes.
+        #[arg(long)]
+        notes: Option<String>,
+        /// The release file.
+        file: PathBuf,
+    },
+    /// Set the staged rollout of one release (the APP/rollout.json policy, listed in
+    /// a short-expiry delegated role): waves, halt or resume.
+    Rollout {
+        /// The repository directory.
+        dir: PathBuf,
+        /// Application name.
+        #[arg(long)]
+        app: String,
+        /// Release version (semver).
+        #[arg(long)]
+        version: String,
+        /// A wave as START=PERCENT, START in RFC 3339 (repeat for several).
+        #[arg(long = "wave")]
+        waves: Vec<String>,
+        /// Stop offering the release.
+        #[arg(long, conflicts_with = "resume")]
+        halt: bool,
+        /// Clear a halt.
+        #[arg(long)]
+        resume: bool,
+        /// The delegated role listing the policy.
+        #[arg(long, default_value = "rollout")]
+        role: String,
     },
     /// Remove a target from the staged targets metadata.
     Remove {
@@ -464,6 +518,76 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Command::Release {
+            dir,
+            app,
+            version,
+            platform,
+            channels,
+            critical,
+            minimum_version,
+            notes,
+            file,
+        } => {
+            let project = Project::open(&dir)?;
+            let content =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .context("the release file has no name")?;
+            let info = updater::release::ReleaseInfo {
+                app,
+                version: semver::Version::parse(&version)
+                    .with_context(|| format!("--version {version:?} is not semver"))?,
+                platform,
+                channels,
+                critical,
+                minimum_version: minimum_version
+                    .map(|v| semver::Version::parse(&v))
+                    .transpose()
+                    .context("--minimum-version is not semver")?,
+                notes,
+                post_install: None,
+            };
+            let path = release::add_release(&project, &info, &name, &content, now)?;
+            eprintln!("staged release {path} ({} bytes)", content.len());
+        }
+        Command::Rollout {
+            dir,
+            app,
+            version,
+            waves,
+            halt,
+            resume,
+            role,
+        } => {
+            let project = Project::open(&dir)?;
+            let version = semver::Version::parse(&version)
+                .with_context(|| format!("--version {version:?} is not semver"))?;
+            let mut plan = release::current_rollout(&project, &role, &app)?
+                .releases
+                .remove(&version)
+                .unwrap_or_default();
+            if !waves.is_empty() {
+                plan.waves = waves.iter().map(|w| parse_wave(w)).collect::<Result<_>>()?;
+            }
+            if halt {
+                plan.halted = true;
+            }
+            if resume {
+                plan.halted = false;
+            }
+            release::set_rollout(&project, &role, &app, &version, plan.clone(), now)?;
+            eprintln!(
+                "staged the rollout of {app} {version} in {role}: {}",
+                if plan.halted {
+                    "halted".to_string()
+                } else {
+                    format!("{} wave(s)", plan.waves.len())
+                }
+            );
+        }
         Command::Remove { dir, path } => {
             ops::remove_target(&Project::open(&dir)?, &path, now)?;
             eprintln!("staged removal of {path}");
@@ -760,4 +884,17 @@ fn status(dir: &Path, json: bool) -> Result<()> {
         bail!("staged metadata lacks signatures; publishing would be refused");
     }
     Ok(())
+}
+
+/// Parses `START=PERCENT` (START in RFC 3339).
+fn parse_wave(text: &str) -> Result<updater::release::Wave> {
+    let (start, percentage) = text
+        .rsplit_once('=')
+        .with_context(|| format!("--wave {text:?} must be START=PERCENT"))?;
+    let start = OffsetDateTime::parse(start, &time::format_description::well_known::Rfc3339)
+        .with_context(|| format!("--wave {text:?}: the start is not RFC 3339"))?;
+    let percentage: f64 = percentage
+        .parse()
+        .with_context(|| format!("--wave {text:?}: the percentage is not a number"))?;
+    Ok(updater::release::Wave { start, percentage })
 }

@@ -201,6 +201,7 @@ pub fn write_target_files(
     content: &[u8],
     info: &TargetFile,
 ) -> Result<(), RepoError> {
+    let mut written: Option<std::path::PathBuf> = None;
     for hash in info.hashes.values() {
         let file = match path.rsplit_once('/') {
             Some((dir, name)) => format!("{dir}/{hash}.{name}"),
@@ -208,6 +209,7 @@ pub fn write_target_files(
         };
         let dest = targets_dir.join(file);
         if dest.exists() {
+            written = Some(dest);
             continue;
         }
         if let Some(parent) = dest.parent() {
@@ -216,10 +218,24 @@ pub fn write_target_files(
                 source,
             })?;
         }
-        write_atomic(&dest, content).map_err(|source| RepoError::Io {
-            path: dest.display().to_string(),
-            source,
-        })?;
+        // Every name holds the same bytes: link to the copy already written (one
+        // file on disk however many hash algorithms name it), else write.
+        let linked = written
+            .as_ref()
+            .is_some_and(|first| std::fs::hard_link(first, &dest).is_ok());
+        if linked {
+            let dir = updater::store::parent_dir(&dest);
+            updater::store::sync_dir(dir).map_err(|source| RepoError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        } else {
+            write_atomic(&dest, content).map_err(|source| RepoError::Io {
+                path: dest.display().to_string(),
+                source,
+            })?;
+        }
+        written = Some(dest);
     }
     Ok(())
 }

@@ -1,23 +1,26 @@
 //! A minimal static file server for previewing a published repository on loopback.
 //!
-//! GET and HEAD only; paths are percent-decoded and refused if any segment is `..`
+//! Plain HTTP or HTTPS. GET and HEAD only; paths are percent-decoded and refused if any segment is `..`
 //! or empty, so nothing outside the served directory is reachable. For production,
 //! publish the directory to any static web server or CDN instead.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 /// A server running in the background; stops when dropped.
 pub struct StaticServer {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    scheme: &'static str,
 }
 
 impl StaticServer {
@@ -26,27 +29,50 @@ impl StaticServer {
     /// # Errors
     /// When the address cannot be bound.
     pub async fn start(root: &Path, addr: SocketAddr) -> std::io::Result<StaticServer> {
+        StaticServer::spawn(root, addr, None).await
+    }
+
+    /// Serves `root` over HTTPS with `tls` (certificate chain and key) on `addr`.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn start_tls(
+        root: &Path,
+        addr: SocketAddr,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<StaticServer> {
+        StaticServer::spawn(root, addr, Some(TlsAcceptor::from(tls))).await
+    }
+
+    async fn spawn(
+        root: &Path,
+        addr: SocketAddr,
+        tls: Option<TlsAcceptor>,
+    ) -> std::io::Result<StaticServer> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let root = root.to_path_buf();
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
                 let root = root.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let root = root.clone();
-                        async move { Ok::<_, Infallible>(respond(&root, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    match tls {
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                serve_connection(TokioIo::new(stream), root).await;
+                            }
+                        }
+                        None => serve_connection(TokioIo::new(stream), root).await,
+                    }
                 });
             }
         });
-        Ok(StaticServer { addr, task })
+        Ok(StaticServer { addr, task, scheme })
     }
 
     /// The bound address.
@@ -54,9 +80,9 @@ impl StaticServer {
         self.addr
     }
 
-    /// `http://ADDR/`.
+    /// `http://ADDR/` or `https://ADDR/`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/", self.addr)
+        format!("{}://{}/", self.scheme, self.addr)
     }
 }
 
@@ -64,6 +90,19 @@ impl Drop for StaticServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+async fn serve_connection<S>(io: TokioIo<S>, root: PathBuf)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let root = root.clone();
+        async move { Ok::<_, Infallible>(respond(&root, req).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, service)
+        .await;
 }
 
 fn status(code: StatusCode) -> Response<Full<Bytes>> {
