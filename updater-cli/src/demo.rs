@@ -1,32 +1,87 @@
-//! `updater-cli demo`: the whole loop on a built-in local repository, with no input.
+//! `updater-cli demo`: the whole loop on a built-in local setup, with no input.
 //!
-//! Creates keys and a signed repository, serves it over HTTP on loopback, refreshes
-//! and downloads release 1.0.0 with full verification, publishes 2.0.0 and updates to
-//! it, then shows an attacker's tampered release being refused. Exits non-zero if any
+//! Creates keys and a signed repository (repo-tool's sandbox: root 2-of-3, a
+//! short-expiry rollout role), stamps two versions of the example application (this
+//! executable running as `demo-app`, see [`crate::demo_app`]), serves the repository
+//! over HTTPS on loopback with a fresh certificate authority, installs version 1,
+//! lets it update itself to version 2 (progress bar, every verification step), runs
+//! the new binary, which confirms its health, and finally shows a tampered release
+//! being refused while the installed version keeps running. Exits non-zero if any
 //! step does not behave as it must.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use repo_tool::repository::{Repository, RoleSigners};
+use repo_tool::sandbox::Sandbox;
 use repo_tool::serve::StaticServer;
-use repo_tool::signer::{FileKey, KeyKind, Signer};
+use semver::Version;
 use time::OffsetDateTime;
-use updater::fetch::{DefaultFetcher, HttpOptions};
-use updater::{Client, ClientConfig, Error};
-use url::Url;
+use updater::release::{current_platform, ReleaseInfo};
 
-const TARGET: &str = "demo-app/app-linux-x86_64";
+use crate::demo_app::{self, APP, SETTINGS_FILE};
 
 fn step(n: u32, text: &str) {
     println!("\n[{n}] {text}");
 }
 
-fn release_binary(version: &str) -> Vec<u8> {
-    format!("#!/bin/sh\necho \"demo-app {version}: verified by TUF before it ever ran\"\n")
-        .into_bytes()
+fn release_info(version: &str, notes: &str) -> Result<ReleaseInfo> {
+    Ok(ReleaseInfo {
+        app: APP.into(),
+        version: Version::parse(version)?,
+        platform: current_platform(),
+        channels: vec!["stable".into()],
+        critical: false,
+        minimum_version: None,
+        notes: Some(notes.into()),
+        post_install: None,
+    })
+}
+
+/// A certificate authority and a server certificate for 127.0.0.1, made fresh.
+fn tls(dir: &Path) -> Result<(Arc<rustls::ServerConfig>, PathBuf)> {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "updater demo CA");
+    let ca = ca_params.self_signed(&ca_key)?;
+    let server_key = KeyPair::generate()?;
+    let server_params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?;
+    let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+    let server = server_params.signed_by(&server_key, &issuer)?;
+    let ca_file = dir.join("demo-ca.pem");
+    std::fs::write(&ca_file, ca.pem())?;
+    let key = rustls::pki_types::PrivateKeyDer::try_from(server_key.serialize_der())
+        .map_err(|e| anyhow::anyhow!("server key: {e}"))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(vec![server.der().clone(), ca.der().clone()], key)?;
+    Ok((Arc::new(config), ca_file))
+}
+
+/// Runs the installed demo app with `args`, echoing its output; returns its stdout.
+/// The wait happens off the runtime's thread so the server keeps serving.
+async fn run_app(exe: &Path, args: &[&str]) -> Result<(bool, String)> {
+    let mut command = Command::new(exe);
+    command.args(args).stderr(std::process::Stdio::inherit());
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .context("waiting for the demo app")?
+        .with_context(|| format!("running {}", exe.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    for line in stdout.lines() {
+        println!("    | {line}");
+    }
+    Ok((output.status.success(), stdout))
 }
 
 /// Runs the demo in a temporary directory.
@@ -35,171 +90,153 @@ fn release_binary(version: &str) -> Vec<u8> {
 /// When any step fails or an attack is not refused.
 pub async fn run() -> Result<()> {
     let work = tempfile::tempdir().context("creating a temporary directory")?;
-    let repo_dir = work.path().join("repository");
-    let metadata_dir = work.path().join("client-metadata");
-    let downloads = work.path().join("downloads");
-    std::fs::create_dir_all(&downloads)?;
     let now = OffsetDateTime::now_utc();
 
-    step(
-        1,
-        "Generating keys: root 2-of-3, targets, snapshot (ed25519), timestamp (ecdsa P-256)",
-    );
-    let root_keys: Vec<FileKey> = (0..3)
-        .map(|_| FileKey::generate(KeyKind::Ed25519))
-        .collect::<Result<_, _>>()?;
-    let targets_key = FileKey::generate(KeyKind::Ed25519)?;
-    let snapshot_key = FileKey::generate(KeyKind::Ed25519)?;
-    let timestamp_key = FileKey::generate(KeyKind::EcdsaP256)?;
-    for (i, k) in root_keys.iter().enumerate() {
-        println!("    root key {}: {}", i + 1, k.key_id());
+    step(1, "Generating keys and a signed repository: root 2-of-3, targets, snapshot, timestamp, and a rollout role with a 1-day expiry");
+    let sandbox = Sandbox::create(&work.path().join("repository"), &[APP], now)?;
+    for (i, id) in sandbox.root_key_ids().iter().enumerate() {
+        println!("    root key {}: {id}", i + 1);
     }
-    // Two of the three root holders sign; the third stays in the safe.
-    let signers = RoleSigners {
-        root: root_keys.iter().take(2).map(|k| k as &dyn Signer).collect(),
-        targets: vec![&targets_key],
-        snapshot: vec![&snapshot_key],
-        timestamp: vec![&timestamp_key],
-    };
-    let all_root: RoleSigners = RoleSigners {
-        root: root_keys.iter().map(|k| k as &dyn Signer).collect(),
-        targets: vec![&targets_key],
-        snapshot: vec![&snapshot_key],
-        timestamp: vec![&timestamp_key],
-    };
-    let mut repo = Repository::create(&all_root, &BTreeMap::from([("root", 2)]), now)?;
 
-    step(2, "Signing release 1.0.0 and publishing the repository");
-    repo.add_target(
-        TARGET,
-        release_binary("1.0.0"),
-        Some(serde_json::json!({"version": "1.0.0"})),
-    )?;
-    repo.publish(&repo_dir, &signers, now)?;
-    println!("    published to {}", repo_dir.display());
+    step(
+        2,
+        "Stamping versions 1.0.0 and 2.0.0 of the example application and signing 1.0.0",
+    );
+    let me = std::env::current_exe().context("finding this executable")?;
+    let original = std::fs::read(&me).with_context(|| format!("reading {}", me.display()))?;
+    let v1 = demo_app::stamp(&original, "1.0.0")?;
+    let v2 = demo_app::stamp(&original, "2.0.0")?;
+    let path = sandbox.release(&release_info("1.0.0", "first release")?, APP, &v1, now)?;
+    println!("    signed {path} ({} bytes)", v1.len());
 
-    step(3, "Serving the repository over HTTP on loopback");
-    let server = StaticServer::start(&repo_dir, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    let base = Url::parse(&server.base_url())?;
-    println!("    {base}");
+    step(
+        3,
+        "Serving the repository over HTTPS on loopback (a fresh CA; the app trusts only it)",
+    );
+    let (tls, ca_file) = tls(work.path())?;
+    let server = StaticServer::start_tls(
+        &sandbox.published_dir(),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        tls,
+    )
+    .await?;
+    println!("    {}", server.base_url());
 
     step(
         4,
-        "Client: installing the trusted root shipped with the app",
+        "Installing version 1.0.0 with the repository's root embedded as its trust anchor",
     );
-    let root_bytes = std::fs::read(repo_dir.join("metadata/1.root.json"))?;
-    Client::init(&metadata_dir, &root_bytes)?;
-    println!("    root v1 is self-signed by 2 of 3 root keys: accepted");
+    let bin = work.path().join("install/bin");
+    std::fs::create_dir_all(&bin)?;
+    let exe = bin.join(APP);
+    std::fs::write(&exe, &v1)?;
+    make_executable(&exe)?;
+    let root_file = work.path().join("install/root.json");
+    std::fs::write(&root_file, sandbox.root_json()?)?;
+    let settings = serde_json::json!({
+        "repository": server.base_url(),
+        "ca_file": ca_file,
+        "trusted_root": root_file,
+        "data_dir": work.path().join("install/data"),
+    });
+    std::fs::write(
+        bin.join(SETTINGS_FILE),
+        serde_json::to_vec_pretty(&settings)?,
+    )?;
+    let (ok, out) = run_app(&exe, &[]).await?;
+    if !ok || !out.contains("demo-app 1.0.0") {
+        bail!("the installed version 1.0.0 does not run");
+    }
 
-    let fetcher = Arc::new(DefaultFetcher::new(HttpOptions::default())?);
-    let config = ClientConfig::new(
-        &metadata_dir,
-        base.join("metadata/")?,
-        base.join("targets/")?,
-    );
+    step(5, "Signing and publishing release 2.0.0");
+    let path = sandbox.release(
+        &release_info("2.0.0", "faster start-up")?,
+        APP,
+        &v2,
+        OffsetDateTime::now_utc(),
+    )?;
+    println!("    signed {path}; snapshot and timestamp refreshed");
 
     step(
-        5,
-        "Client: refresh and download 1.0.0, verifying every byte",
+        6,
+        "demo-app 1.0.0 updates itself: refresh, select, download, verify, install",
     );
-    let mut client = Client::new(config.clone(), fetcher.clone())?;
-    client.refresh().await?;
-    describe(&client);
-    let path = download(&client_lookup(&mut client).await?, &client, &downloads).await?;
-    println!("    {} -> {}", TARGET, path.display());
-    println!(
-        "    content: {}",
-        String::from_utf8_lossy(&std::fs::read(&path)?)
-            .lines()
-            .last()
-            .unwrap_or("")
-    );
-
-    step(6, "Signing and publishing release 2.0.0; client updates");
-    repo.add_target(
-        TARGET,
-        release_binary("2.0.0"),
-        Some(serde_json::json!({"version": "2.0.0"})),
-    )?;
-    repo.publish(&repo_dir, &signers, OffsetDateTime::now_utc())?;
-    let mut client = Client::new(config.clone(), fetcher.clone())?;
-    client.refresh().await?;
-    describe(&client);
-    let info = client_lookup(&mut client).await?;
-    let path = download(&info, &client, &downloads).await?;
-    let content = std::fs::read(&path)?;
-    if content != release_binary("2.0.0") {
-        bail!("the downloaded release is not 2.0.0");
+    let (ok, out) = run_app(&exe, &["update"]).await?;
+    if !ok || !out.contains("2.0.0 installed") {
+        bail!("the update to 2.0.0 failed");
     }
-    println!(
-        "    content: {}",
-        String::from_utf8_lossy(&content)
-            .lines()
-            .last()
-            .unwrap_or("")
-    );
 
     step(
         7,
-        "Attack: the server's copy of 2.0.0 is replaced by a same-length malicious file",
+        "Running the new binary: it starts, checks its health and confirms the update",
     );
-    let mut tampered = release_binary("2.0.0");
-    let n = tampered.len();
-    tampered[n - 3] = b'!';
-    for hash in info.hashes.values() {
-        let served = repo_dir.join(format!("targets/demo-app/{hash}.app-linux-x86_64"));
-        std::fs::write(&served, &tampered)?;
+    let (ok, out) = run_app(&exe, &[]).await?;
+    if !ok || !out.contains("demo-app 2.0.0") || !out.contains("confirmed") {
+        bail!("the new version did not start and confirm");
     }
-    let fresh_downloads = work.path().join("downloads-2");
-    std::fs::create_dir_all(&fresh_downloads)?;
-    let mut client = Client::new(config, fetcher)?;
-    let info = client_lookup(&mut client).await?;
-    match client
-        .download_target(TARGET, &info, &fresh_downloads, None)
-        .await
-    {
-        Err(e @ Error::Target { .. }) => println!("    refused: {e}"),
-        Err(e) => bail!("the tampered release failed for the wrong reason: {e}"),
-        Ok(_) => bail!("the tampered release was accepted: this must never happen"),
+    if std::fs::read(&exe)? != v2 {
+        bail!("the installed executable is not exactly release 2.0.0");
     }
-    if std::fs::read_dir(&fresh_downloads)?.next().is_some() {
-        bail!("a refused download left a file behind");
-    }
-    println!("    nothing was written to the download directory");
-    println!(
-        "\ndemo complete: sign -> serve -> update -> verify, and the tampered release was refused"
+
+    step(
+        8,
+        "Attack: the server is compromised and serves a malicious 3.0.0 in place of the signed one",
     );
+    let path = sandbox.release(
+        &release_info("3.0.0", "signed release")?,
+        APP,
+        &demo_app::stamp(&original, "3.0.0")?,
+        OffsetDateTime::now_utc(),
+    )?;
+    let evil = b"#!/bin/sh\necho 'owned: attacker code runs'\n";
+    replace_served_copies(&sandbox.published_dir().join("targets"), &path, evil)?;
+    let (ok, out) = run_app(&exe, &["update"]).await?;
+    if ok || out.contains("installed") {
+        bail!("the tampered release was not refused");
+    }
+    println!("    refused: the bytes do not match the length and hashes the targets role signed");
+    let (ok, out) = run_app(&exe, &[]).await?;
+    if !ok || !out.contains("demo-app 2.0.0") {
+        bail!("the installed version changed after the attack");
+    }
+
+    println!("\nDemo complete: only what a threshold of keys signed was installed; the attack changed nothing.");
+    drop(server);
     Ok(())
 }
 
-fn describe(client: &Client) {
-    let t = client.trusted();
-    let v = |r: Option<u64>| r.map_or("-".to_string(), |v| v.to_string());
-    println!(
-        "    trusted: root v{}, timestamp v{}, snapshot v{}, targets v{} (signatures, thresholds, versions, expiry checked)",
-        t.root().common.version,
-        v(t.timestamp().map(|x| x.common.version)),
-        v(t.snapshot().map(|x| x.common.version)),
-        v(t.targets("targets").map(|x| x.common.version)),
-    );
+/// Overwrites every hash-prefixed copy of target `path` on the server.
+fn replace_served_copies(targets_dir: &Path, path: &str, bytes: &[u8]) -> Result<()> {
+    let (dir, name) = path
+        .rsplit_once('/')
+        .context("release path has no directory")?;
+    let dir = targets_dir.join(dir);
+    let mut replaced = 0;
+    for entry in std::fs::read_dir(&dir)? {
+        let file = entry?.path();
+        let is_copy = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(&format!(".{name}")));
+        if is_copy {
+            std::fs::write(&file, bytes)?;
+            replaced += 1;
+        }
+    }
+    if replaced == 0 {
+        bail!("no served copy of {path} found");
+    }
+    Ok(())
 }
 
-async fn client_lookup(client: &mut Client) -> Result<updater::metadata::TargetFile> {
-    let info = client.target_info(TARGET).await?;
-    println!(
-        "    {TARGET}: {} bytes, sha256 {}",
-        info.length,
-        info.hashes.get("sha256").map_or("?", String::as_str)
-    );
-    Ok(info)
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
 }
 
-async fn download(
-    info: &updater::metadata::TargetFile,
-    client: &Client,
-    dir: &std::path::Path,
-) -> Result<std::path::PathBuf> {
-    let path = client.download_target(TARGET, info, dir, None).await?;
-    println!("    length and sha256 + sha512 match the signed targets metadata");
-    Ok(path)
+#[cfg(not(unix))]
+fn make_executable(_path: &Path) -> Result<()> {
+    Ok(())
 }

@@ -6,7 +6,9 @@
 //! `timestamp.json`, `snapshot.json`, `targets.json` and `ROLE.json` for delegated roles.
 
 mod demo;
+mod demo_app;
 mod progress;
+mod selfupdate;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -61,12 +63,23 @@ enum Command {
     Refresh,
     /// Refresh, then download and verify each --target-name into --target-dir.
     Download,
-    /// Run the whole loop on a built-in local repository: keys, signing, serving,
-    /// refresh, verified download, an update, and a tampered release refused.
+    /// Run the whole loop on a built-in local setup: keys, a signed repository served
+    /// over HTTPS, install version 1, self-update to version 2, run it, and refuse a
+    /// tampered release.
     Demo,
+    /// Show which release an installed application would update to, and why the
+    /// others are passed over.
+    Check(selfupdate::AppArgs),
+    /// Check, download, verify and install the next release over --executable.
+    Update(selfupdate::AppArgs),
+    /// Put back the previous executable kept by the last install.
+    Rollback(selfupdate::AppArgs),
 }
 
 fn main() -> ExitCode {
+    if invoked_as_demo_app() {
+        return run_demo_app();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -85,10 +98,60 @@ fn main() -> ExitCode {
     match std::panic::catch_unwind(|| run(&cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             ExitCode::from(1)
         }
         Err(_) => ExitCode::from(1),
+    }
+}
+
+/// True when this executable was installed as the demo's example application.
+fn invoked_as_demo_app() -> bool {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n == demo_app::APP))
+        .unwrap_or(false)
+}
+
+fn run_demo_app() -> ExitCode {
+    init_logging(0, true);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .and_then(|rt| rt.block_on(demo_app::run(&args)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            println!("demo-app: error: {}", describe(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The error and its causes on one line, leaving out causes whose text the message
+/// already includes (the library's errors name their cause themselves).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+fn http_options(cli: &Cli) -> HttpOptions {
+    HttpOptions {
+        allow_http: cli.allow_http,
+        ca_file: cli.ca_file.clone(),
+        ..HttpOptions::default()
     }
 }
 
@@ -125,6 +188,9 @@ fn run(cli: &Cli) -> Result<()> {
             }
             Command::Download => download(cli).await,
             Command::Demo => demo::run().await,
+            Command::Check(args) => selfupdate::check(args, http_options(cli)).await,
+            Command::Update(args) => selfupdate::update(args, http_options(cli)).await,
+            Command::Rollback(args) => selfupdate::rollback(args, http_options(cli)),
         }
     })
 }
@@ -155,12 +221,7 @@ fn open_client(cli: &Cli) -> Result<Client> {
             .join("../targets/")
             .unwrap_or_else(|_| metadata_url.clone()),
     };
-    let options = HttpOptions {
-        allow_http: cli.allow_http,
-        ca_file: cli.ca_file.clone(),
-        ..HttpOptions::default()
-    };
-    let fetcher = DefaultFetcher::new(options)?;
+    let fetcher = DefaultFetcher::new(http_options(cli))?;
     let config = ClientConfig::new(dir, metadata_url, targets_url);
     Ok(Client::new(config, Arc::new(fetcher))?)
 }
