@@ -1,0 +1,387 @@
+//! Self-update end to end: a repository built with repo-tool's release and rollout
+//! commands, served over HTTP on loopback, and the `Updater` facade checking,
+//! downloading, installing, confirming and rolling back a real executable.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test fixtures
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use repo_tool::sandbox::Sandbox;
+use repo_tool::serve::StaticServer;
+use semver::Version;
+use time::{Duration, OffsetDateTime};
+use updater::install::StartupOutcome;
+use updater::release::{current_platform, HookSpec, ReleaseInfo, ReleaseRollout, Wave};
+use updater::update::CheckOptions;
+use updater::{Error, Updater};
+
+const APP: &str = "demo-app";
+
+fn binary(version: &str) -> Vec<u8> {
+    format!("#!/bin/sh\necho {version}\n").into_bytes()
+}
+
+fn info(version: &str) -> ReleaseInfo {
+    ReleaseInfo {
+        app: APP.into(),
+        version: Version::parse(version).unwrap(),
+        platform: current_platform(),
+        channels: Vec::new(),
+        critical: false,
+        minimum_version: None,
+        notes: Some(format!("release {version}")),
+        post_install: None,
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    sandbox: Sandbox,
+    server: StaticServer,
+    exe: PathBuf,
+    data: PathBuf,
+}
+
+impl World {
+    async fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let now = OffsetDateTime::now_utc();
+        let sandbox = Sandbox::create(&dir.path().join("repo"), &[APP], now).unwrap();
+        sandbox
+            .release(&info("1.0.0"), APP, &binary("1.0.0"), now)
+            .unwrap();
+        let server = StaticServer::start(
+            &sandbox.published_dir(),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        )
+        .await
+        .unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let exe = bin.join(APP);
+        std::fs::write(&exe, binary("1.0.0")).unwrap();
+        set_mode(&exe, 0o755);
+        let data = dir.path().join("data");
+        World {
+            _dir: dir,
+            sandbox,
+            server,
+            exe,
+            data,
+        }
+    }
+
+    /// An updater as the program at `version` would build it.
+    fn updater(&self, version: &str) -> Updater {
+        let base = self.server.base_url();
+        Updater::builder(APP, version)
+            .repository(&format!("{base}metadata/"), &format!("{base}targets/"))
+            .trusted_root(self.sandbox.root_json().unwrap())
+            .data_dir(&self.data)
+            .executable(&self.exe)
+            .build()
+            .unwrap()
+    }
+
+    fn release(&self, version: &str) {
+        self.release_info(&info(version));
+    }
+
+    fn release_info(&self, info: &ReleaseInfo) {
+        let content = binary(&info.version.to_string());
+        self.sandbox
+            .release(info, APP, &content, OffsetDateTime::now_utc())
+            .unwrap();
+    }
+
+    fn run_exe(&self) -> String {
+        let out = Command::new(&self.exe).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+async fn update(updater: &mut Updater) -> Option<String> {
+    let release = updater.check().await.unwrap()?;
+    let mut seen = 0;
+    let mut progress = |done: u64, _total: u64| seen = done;
+    let downloaded = updater
+        .download(&release, Some(&mut progress))
+        .await
+        .unwrap();
+    assert_eq!(seen, release.target.length);
+    updater.install(&downloaded, |_| {}).await.unwrap();
+    Some(release.version().to_string())
+}
+
+#[tokio::test]
+async fn update_confirm_and_rollback_of_a_real_executable() {
+    let world = World::new().await;
+    let mut v1 = world.updater("1.0.0");
+    assert!(matches!(v1.startup().unwrap(), StartupOutcome::Clean));
+    assert_eq!(v1.check().await.unwrap(), None, "nothing newer yet");
+
+    world.release("2.0.0");
+    assert_eq!(update(&mut v1).await.as_deref(), Some("2.0.0"));
+    assert_eq!(world.run_exe(), "2.0.0");
+
+    // The new version starts, confirms, and the install is final.
+    let mut v2 = world.updater("2.0.0");
+    assert!(matches!(
+        v2.startup().unwrap(),
+        StartupOutcome::AwaitingConfirmation { .. }
+    ));
+    v2.confirm().unwrap();
+    assert!(matches!(v2.startup().unwrap(), StartupOutcome::Clean));
+    assert_eq!(world.run_exe(), "2.0.0");
+
+    // 3.0.0 never confirms: its second start rolls back to 2.0.0.
+    world.release("3.0.0");
+    assert_eq!(update(&mut v2).await.as_deref(), Some("3.0.0"));
+    let mut v3 = world.updater("3.0.0");
+    assert!(matches!(
+        v3.startup().unwrap(),
+        StartupOutcome::AwaitingConfirmation { .. }
+    ));
+    let mut v3_again = world.updater("3.0.0");
+    match v3_again.startup().unwrap() {
+        StartupOutcome::RolledBack(rolled) => {
+            assert_eq!(rolled.from_version, "3.0.0");
+            assert_eq!(rolled.to_version, "2.0.0");
+        }
+        other => panic!("expected a rollback, got {other:?}"),
+    }
+    assert_eq!(world.run_exe(), "2.0.0");
+
+    // The rolled-back version is not offered again; a fixed one is.
+    let mut back = world.updater("2.0.0");
+    assert!(matches!(back.startup().unwrap(), StartupOutcome::Clean));
+    assert_eq!(back.state().rolled_back, vec![Version::new(3, 0, 0)]);
+    assert_eq!(back.check().await.unwrap(), None);
+    world.release("3.0.1");
+    assert_eq!(update(&mut back).await.as_deref(), Some("3.0.1"));
+    assert_eq!(world.run_exe(), "3.0.1");
+}
+
+#[tokio::test]
+async fn downgrades_only_when_asked_and_never_below_the_floor_by_default() {
+    let world = World::new().await;
+    world.release("1.5.0");
+    // Running 2.0.0 (installed by other means), the repository only has older ones.
+    let mut updater = world.updater("2.0.0");
+    assert_eq!(updater.check().await.unwrap(), None);
+    let asked = CheckOptions {
+        allow_downgrade: true,
+        ..CheckOptions::default()
+    };
+    let selection = updater.check_with(&asked).await.unwrap();
+    // 2.0.0 ran here, so it is the floor: no downgrade below it without the override.
+    assert_eq!(selection.release, None);
+    let forced = CheckOptions {
+        allow_downgrade: true,
+        allow_below_highest: true,
+        pin: Some(Version::new(1, 0, 0)),
+    };
+    let selection = updater.check_with(&forced).await.unwrap();
+    assert_eq!(selection.release.unwrap().version(), &Version::new(1, 0, 0));
+}
+
+#[tokio::test]
+async fn staged_rollout_halt_and_critical_release_follow_signed_metadata() {
+    let world = World::new().await;
+    let now = OffsetDateTime::now_utc();
+    let version = Version::new(2, 0, 0);
+    world.release("2.0.0");
+    let plan = |percentage, halted| ReleaseRollout {
+        halted,
+        waves: vec![Wave {
+            start: now - Duration::hours(1),
+            percentage,
+        }],
+    };
+    world
+        .sandbox
+        .rollout(APP, &version, plan(0.0, false), now)
+        .unwrap();
+    let mut updater = world.updater("1.0.0");
+    assert_eq!(
+        updater.check().await.unwrap(),
+        None,
+        "a 0% wave offers nothing"
+    );
+
+    world
+        .sandbox
+        .rollout(APP, &version, plan(100.0, false), now)
+        .unwrap();
+    let mut updater = world.updater("1.0.0");
+    assert_eq!(
+        updater.check().await.unwrap().map(|r| r.version().clone()),
+        Some(version.clone())
+    );
+
+    world
+        .sandbox
+        .rollout(APP, &version, plan(100.0, true), now)
+        .unwrap();
+    let mut updater = world.updater("1.0.0");
+    assert_eq!(updater.check().await.unwrap(), None, "halted");
+
+    // A critical release skips waves that have not reached this installation.
+    let mut critical = info("2.0.1");
+    critical.critical = true;
+    world.release_info(&critical);
+    world
+        .sandbox
+        .rollout(APP, &Version::new(2, 0, 1), plan(0.0, false), now)
+        .unwrap();
+    let mut updater = world.updater("1.0.0");
+    let chosen = updater.check().await.unwrap().unwrap();
+    assert_eq!(chosen.version(), &Version::new(2, 0, 1));
+    assert!(chosen.critical);
+}
+
+#[tokio::test]
+async fn a_tampered_release_is_refused_and_the_executable_is_untouched() {
+    let world = World::new().await;
+    world.release("2.0.0");
+    let mut updater = world.updater("1.0.0");
+    let release = updater.check().await.unwrap().unwrap();
+    // The attacker controls the server: every copy of the file is replaced, with
+    // the same length so that only the hashes can tell.
+    let dir = world
+        .sandbox
+        .published_dir()
+        .join("targets")
+        .join(&release.target_path);
+    let dir = dir.parent().unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let evil = b"#!/bin/sh\necho pwned\n";
+        assert_eq!(evil.len() as u64, release.target.length);
+        std::fs::write(&path, evil).unwrap();
+    }
+    let error = updater.download(&release, None).await.unwrap_err();
+    assert!(matches!(error, Error::Target { .. }), "{error}");
+    assert_eq!(world.run_exe(), "1.0.0");
+    let leftovers: Vec<_> = std::fs::read_dir(world.data.join("downloads"))
+        .unwrap()
+        .collect();
+    assert!(leftovers.is_empty(), "nothing unverified is kept");
+}
+
+#[tokio::test]
+async fn post_install_hooks_run_verified_and_inline_code_is_refused() {
+    let world = World::new().await;
+    let now = OffsetDateTime::now_utc();
+    let hook_path = format!("{APP}/2.0.0/hooks/migrate");
+    world
+        .sandbox
+        .add_file(
+            &hook_path,
+            b"#!/bin/sh\necho \"$UPDATER_VERSION\" > migrated\n",
+            now,
+        )
+        .unwrap();
+    let mut with_hook = info("2.0.0");
+    with_hook.post_install = Some(HookSpec {
+        target: hook_path.clone(),
+        args: Vec::new(),
+        timeout_secs: Some(10),
+    });
+    world.release_info(&with_hook);
+    let mut updater = world.updater("1.0.0");
+    assert_eq!(update(&mut updater).await.as_deref(), Some("2.0.0"));
+    let marker = std::fs::read_to_string(world.data.join("migrated")).unwrap();
+    assert_eq!(marker.trim(), "2.0.0");
+
+    // A release whose hook hands inline code to an interpreter is refused before
+    // anything is installed.
+    let interpreter = format!("{APP}/3.0.0/hooks/python3");
+    world
+        .sandbox
+        .add_file(&interpreter, b"#!/bin/sh\ntouch pwned\n", now)
+        .unwrap();
+    let mut inline = info("3.0.0");
+    inline.post_install = Some(HookSpec {
+        target: interpreter,
+        args: vec!["-c".into(), "import os; os.system('id')".into()],
+        timeout_secs: None,
+    });
+    world.release_info(&inline);
+    let mut v2 = world.updater("2.0.0");
+    v2.startup().unwrap();
+    v2.confirm().unwrap();
+    let release = v2.check().await.unwrap().unwrap();
+    let error = v2.download(&release, None).await.unwrap_err();
+    assert!(matches!(error, Error::Hook { .. }), "{error}");
+    assert!(error.to_string().contains("code on the fly"), "{error}");
+    assert_eq!(world.run_exe(), "2.0.0");
+    assert!(!world.data.join("pwned").exists());
+}
+
+/// The path of an example program, (re)built in this test's profile (a no-op when
+/// `cargo test --all-targets` already built it).
+fn example(name: &str) -> PathBuf {
+    let profile_dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .to_path_buf();
+    let mut build = Command::new(env!("CARGO"));
+    build.args(["build", "-q", "-p", "updater-workspace", "--example", name]);
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    assert!(build.status().unwrap().success(), "building example {name}");
+    profile_dir.join("examples").join(name)
+}
+
+#[tokio::test]
+async fn the_agent_example_updates_itself_and_restarts_into_the_new_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let sandbox = Sandbox::create(&dir.path().join("repo"), &["agent"], now).unwrap();
+    let mut next = info("0.2.0");
+    next.app = "agent".into();
+    let new_version = b"#!/bin/sh\necho \"agent 0.2.0 running\"\n";
+    sandbox.release(&next, "agent", new_version, now).unwrap();
+    let server = StaticServer::start(
+        &sandbox.published_dir(),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .unwrap();
+    let exe = dir.path().join("agent");
+    std::fs::copy(example("agent"), &exe).unwrap();
+    let root = dir.path().join("root.json");
+    std::fs::write(&root, sandbox.root_json().unwrap()).unwrap();
+    let mut command = Command::new(&exe);
+    command.args([
+        "--repository",
+        &server.base_url(),
+        "--root",
+        root.to_str().unwrap(),
+        "--data-dir",
+        dir.path().join("data").to_str().unwrap(),
+        "--once",
+    ]);
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("installing 0.2.0"), "{stderr}");
+    assert_eq!(stdout.trim(), "agent 0.2.0 running", "{stderr}");
+    assert_eq!(std::fs::read(&exe).unwrap(), new_version);
+}
