@@ -21,6 +21,9 @@
 //!                                    |
 //!                                    v
 //!                    client: delegation search  ->  download target (stream, hash)
+//!                                                              |
+//!                                                              v
+//!                              release selection  ->  install (stage, swap, confirm/rollback)
 //! ```
 //!
 //! - [`metadata`]: the data model, canonical JSON and signature verification. Pure.
@@ -30,6 +33,11 @@
 //! - [`fetch`]: bounded transports (`https://`, `http://` when allowed, `file://`).
 //! - [`store`]: atomic, durable persistence of trusted metadata.
 //! - [`client`]: the workflow of specification section 5 over the parts above.
+//! - [`release`]: which verified target is the next release for this installation
+//!   (channels, platforms, staged rollouts, downgrade rules). Pure.
+//! - [`install`]: stage, re-check, swap atomically, journal, confirm or roll back.
+//! - [`update`]: the [`Updater`] facade an application calls (async), and
+//!   [`blocking::Updater`] for programs without a runtime.
 //!
 //! Rule of the house: no byte from the network reaches the store, a target path, or
 //! an executable bit before [`trust`] (for metadata) or the length and hashes (for
