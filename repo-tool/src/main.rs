@@ -205,6 +205,10 @@ enum Command {
         /// How many of the keys must sign.
         #[arg(long, default_value_t = 1)]
         threshold: u64,
+        /// Metadata of the new role(s) expires this many hours after signing (for a
+        /// rollout role, so a halt reaches clients within hours).
+        #[arg(long)]
+        expiry_hours: Option<i64>,
     },
     /// Merge detached signatures into the staged metadata (each is verified first).
     Merge {
@@ -637,8 +641,19 @@ fn run(cli: Cli) -> Result<()> {
             name_prefix,
             keys,
             threshold,
+            expiry_hours,
         } => {
-            let project = Project::open(&dir)?;
+            let mut project = Project::open(&dir)?;
+            if let Some(hours) = expiry_hours {
+                if hours <= 0 {
+                    bail!("--expiry-hours must be positive");
+                }
+                let mut settings = project.settings.clone();
+                for role in name.iter() {
+                    settings.expiry_hours.insert(role.clone(), hours);
+                }
+                project.save_settings(settings)?;
+            }
             let delegation = match hash_bins {
                 Some(bits) => repo_tool::delegate::Delegation::HashBins {
                     bits,

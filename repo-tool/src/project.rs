@@ -34,6 +34,10 @@ use crate::signer::Signer;
 pub struct Settings {
     /// Days each role's metadata stays valid after signing.
     pub expiry_days: BTreeMap<String, i64>,
+    /// Hours, for roles that must expire sooner than a day (a rollout role, so a
+    /// halt reaches every client within hours); takes precedence over days.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expiry_hours: BTreeMap<String, i64>,
     /// Version- and hash-prefixed file names (on by default).
     pub consistent_snapshot: bool,
 }
@@ -47,14 +51,19 @@ impl Default for Settings {
                 ("snapshot".into(), 7),
                 ("timestamp".into(), 1),
             ]),
+            expiry_hours: BTreeMap::new(),
             consistent_snapshot: true,
         }
     }
 }
 
 impl Settings {
-    /// The expiry of metadata of `role` signed at `now` (delegated roles use `targets`).
+    /// The expiry of metadata of `role` signed at `now`: its hours if set, else its
+    /// days (delegated roles without either use `targets`).
     pub fn expiry(&self, role: &str, now: OffsetDateTime) -> String {
+        if let Some(hours) = self.expiry_hours.get(role) {
+            return format_expiry(now + Duration::hours(*hours));
+        }
         let key = if self.expiry_days.contains_key(role) {
             role
         } else {
@@ -146,6 +155,17 @@ impl Project {
             dir: dir.to_path_buf(),
             settings,
         })
+    }
+
+    /// Replaces the settings, atomically.
+    ///
+    /// # Errors
+    /// IO errors.
+    pub fn save_settings(&mut self, settings: Settings) -> Result<(), RepoError> {
+        let path = self.dir.join(Self::SETTINGS);
+        write_atomic(&path, &to_json(&settings)?).map_err(io(&path))?;
+        self.settings = settings;
+        Ok(())
     }
 
     /// Opens an existing repository directory.
@@ -413,3 +433,25 @@ pub type StagedTargets = StagedFile<Targets>;
 pub type PublishedSnapshot = Envelope<Snapshot>;
 /// Published timestamp.
 pub type PublishedTimestamp = Envelope<Timestamp>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_take_precedence_over_days_and_delegated_roles_default_to_targets() {
+        let now = time::macros::datetime!(2026-11-23 12:00 UTC);
+        let mut settings = Settings::default();
+        settings.expiry_hours.insert("rollout".into(), 6);
+        assert_eq!(settings.expiry("rollout", now), "2026-11-23T18:00:00Z");
+        assert_eq!(settings.expiry("timestamp", now), "2026-11-24T12:00:00Z");
+        assert_eq!(
+            settings.expiry("some-delegated-role", now),
+            format_expiry(now + Duration::days(90))
+        );
+        // Settings files written before hours existed still load.
+        let old = r#"{"expiry_days":{"targets":90},"consistent_snapshot":true}"#;
+        let parsed: Settings = serde_json::from_str(old).unwrap();
+        assert!(parsed.expiry_hours.is_empty());
+    }
+}

@@ -4,7 +4,7 @@
 //!
 //! Roles: root 2-of-3 (ed25519), targets and snapshot (ed25519), timestamp (ECDSA
 //! P-256), and a delegated role `rollout` trusted only for `APP/rollout.json`, with
-//! its own key and a one-day expiry. Not for production: real keys live offline.
+//! its own key and a six-hour expiry. Not for production: real keys live offline.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -61,7 +61,7 @@ impl Sandbox {
             ("timestamp".to_string(), setup(vec![&timestamp_key], 1)),
         ]);
         let mut settings = Settings::default();
-        settings.expiry_days.insert(ROLLOUT_ROLE.into(), 1);
+        settings.expiry_hours.insert(ROLLOUT_ROLE.into(), 6);
         let project = ops::init(dir, &roles, settings, now)?;
         if !apps.is_empty() {
             delegate(

@@ -92,7 +92,7 @@ pub async fn run() -> Result<()> {
     let work = tempfile::tempdir().context("creating a temporary directory")?;
     let now = OffsetDateTime::now_utc();
 
-    step(1, "Generating keys and a signed repository: root 2-of-3, targets, snapshot, timestamp, and a rollout role with a 1-day expiry");
+    step(1, "Generating keys and a signed repository: root 2-of-3, targets, snapshot, timestamp, and a rollout role that expires after 6 hours");
     let sandbox = Sandbox::create(&work.path().join("repository"), &[APP], now)?;
     for (i, id) in sandbox.root_key_ids().iter().enumerate() {
         println!("    root key {}: {id}", i + 1);
