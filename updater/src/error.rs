@@ -81,6 +81,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// Another process is using the data directory (see
+    /// [`crate::update::DataDirLock`]).
+    #[error("another updater process holds the lock {path} (waited {waited:?}); try again when it has finished")]
+    Busy {
+        /// The lock file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited: std::time::Duration,
+    },
     /// A post-install hook was refused, failed or timed out.
     #[error("post-install hook {target:?}: {reason}")]
     Hook {

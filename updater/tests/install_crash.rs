@@ -163,7 +163,7 @@ fn one_run(i: usize, point: &str, v1: &[u8], v2: &[u8], info: &[u8]) -> Run {
             "{ctx}"
         );
         assert_eq!(fs::read(layout.previous()).unwrap(), v1, "{ctx}");
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             installer.confirm().unwrap();
             assert_eq!(
                 installer.on_startup().unwrap(),

@@ -16,7 +16,7 @@
 //! # Why `shlex` plus a small structural layer
 //!
 //! Candidates looked at (`cargo info`): `brush-parser` (full bash parser, MIT) needs Rust
-//! 1.88 in its current release (the workspace supports 1.85), pulls `peg`, `cached`, `bon`
+//! 1.88 in its current release (the workspace then supported 1.85), pulls `peg`, `cached`, `bon`
 //! and even `insta` as normal dependencies, and rejects a whole script on the first
 //! syntax error, which is wrong for a detector fed fragments of Makefiles and YAML.
 //! `yash-syntax` is GPL-3.0, incompatible with this crate's MIT/Apache licence.

@@ -153,6 +153,14 @@ pub enum StartupOutcome {
         /// How many times it has started, this start included.
         start: u32,
     },
+    /// A new version is installed and awaits its first start, but the process
+    /// calling is an older version (a second instance started before the install):
+    /// the start was not counted, and this process cannot confirm the new version.
+    /// Reported by [`crate::Updater::startup`], which knows the running version.
+    UpdatePending {
+        /// The installed, unconfirmed version.
+        version: String,
+    },
     /// An install was interrupted before the swap; its leftovers were removed and the
     /// executable still holds the old version.
     InterruptedInstallUndone {

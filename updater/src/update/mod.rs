@@ -23,9 +23,11 @@
 //! [`blocking::Updater`](crate::blocking::Updater) offers the same without a runtime.
 
 mod hook;
+mod lock;
 mod state;
 
 pub use hook::{DEFAULT_HOOK_TIMEOUT, MAX_HOOK_TIMEOUT};
+pub use lock::{DataDirLock, LOCK_WAIT};
 pub use state::InstallState;
 
 use std::path::{Path, PathBuf};
@@ -210,6 +212,7 @@ impl UpdaterBuilder {
             limits: self.limits,
             transfer: self.transfer,
         };
+        let _lock = DataDirLock::acquire(&config.data_dir, LOCK_WAIT)?;
         init_metadata(&config)?;
         let state = InstallState::load_or_create(&config.data_dir, &config.current_version)?;
         Ok(Updater {
@@ -322,6 +325,23 @@ impl Updater {
         &self.config
     }
 
+    /// The version of an install awaiting confirmation, when the running process is
+    /// another version (it must neither count as that version's start nor confirm it).
+    fn pending_other_version(&self) -> Result<Option<String>, Error> {
+        // A journal that cannot be read is on_startup's to resolve (it sets it aside).
+        let Ok(Some(record)) = self.installer.status() else {
+            return Ok(None);
+        };
+        let running = self.config.current_version.to_string();
+        let awaiting = record.state == crate::install::JournalState::AwaitingConfirmation;
+        Ok((awaiting && record.to_version != running).then_some(record.to_version))
+    }
+
+    /// Holds the data directory for one operation.
+    fn lock(&self) -> Result<DataDirLock, Error> {
+        DataDirLock::acquire(&self.config.data_dir, LOCK_WAIT)
+    }
+
     /// What this installation remembers (id, downgrade floor, rolled-back versions).
     pub fn state(&self) -> &InstallState {
         &self.state
@@ -336,6 +356,11 @@ impl Updater {
     /// # Errors
     /// [`Error::Install`] when the executable or journal cannot be handled.
     pub fn startup(&mut self) -> Result<StartupOutcome, Error> {
+        let _lock = self.lock()?;
+        if let Some(version) = self.pending_other_version()? {
+            tracing::info!(%version, running = %self.config.current_version, "an installed update awaits its first start");
+            return Ok(StartupOutcome::UpdatePending { version });
+        }
         let outcome = self.installer.on_startup()?;
         if let StartupOutcome::RolledBack(rolled) = &outcome {
             tracing::warn!(from = %rolled.from_version, to = %rolled.to_version, reason = %rolled.reason, "rolled back");
@@ -352,6 +377,11 @@ impl Updater {
     /// # Errors
     /// [`Error::Install`] when the journal cannot be written.
     pub fn confirm(&mut self) -> Result<(), Error> {
+        let _lock = self.lock()?;
+        if let Some(version) = self.pending_other_version()? {
+            tracing::warn!(%version, running = %self.config.current_version, "not confirming: this process is not the installed new version");
+            return Ok(());
+        }
         Ok(self.installer.confirm()?)
     }
 
@@ -361,6 +391,12 @@ impl Updater {
     /// # Errors
     /// [`Error::Install`] when the swap fails (the executable is then unchanged).
     pub fn rollback(&mut self) -> Result<Option<crate::install::RolledBack>, Error> {
+        let _lock = self.lock()?;
+        self.rollback_locked()
+    }
+
+    /// [`Updater::rollback`] for a caller that holds the lock.
+    fn rollback_locked(&mut self) -> Result<Option<crate::install::RolledBack>, Error> {
         let rolled = self.installer.rollback()?;
         if let Some(rolled) = &rolled {
             if let Ok(failed) = Version::parse(&rolled.from_version) {
@@ -407,6 +443,7 @@ impl Updater {
     /// Any refusal of the repository's metadata ([`Error::Metadata`]), transfer
     /// failures, [`Error::Rollout`] for an unusable rollout policy.
     pub async fn check_with(&mut self, options: &CheckOptions) -> Result<Selection, Error> {
+        let _lock = self.lock()?;
         let mut client = self.client()?;
         let prefix = format!("{}/", self.config.app);
         let targets = client.targets_under(&prefix).await?;
@@ -428,9 +465,20 @@ impl Updater {
             }
             None => None,
         };
+        // An install awaiting its first start counts as the current version: it is
+        // not offered again to an older instance still running.
+        let pending = self
+            .installer
+            .status()
+            .ok()
+            .flatten()
+            .filter(|r| r.state == crate::install::JournalState::AwaitingConfirmation)
+            .and_then(|r| Version::parse(&r.to_version).ok())
+            .filter(|v| v > &self.config.current_version);
+        let current = pending.as_ref().unwrap_or(&self.config.current_version);
         let query = Query {
             app: &self.config.app,
-            current: &self.config.current_version,
+            current,
             channel: &self.config.channel,
             platform: &self.config.platform,
             highest_installed: self.state.highest_installed.as_ref(),
@@ -465,6 +513,7 @@ impl Updater {
         release: &Release,
         progress: Option<Progress<'_>>,
     ) -> Result<Downloaded, Error> {
+        let _lock = self.lock()?;
         let mut client = self.client()?;
         // The description must still be the trusted one: a check older than a
         // repository change must not install a superseded file.
@@ -517,6 +566,7 @@ impl Updater {
     where
         F: FnMut(InstallStep) + Send + 'static,
     {
+        let _lock = self.lock()?;
         let installer = Installer::new(&self.config.executable, &self.config.data_dir);
         let from = self.config.current_version.to_string();
         let job = downloaded.clone();
@@ -550,7 +600,7 @@ impl Updater {
             .map_err(|e| Error::Config(format!("the hook task failed: {e}")))?;
             if let Err(e) = outcome {
                 tracing::error!(error = %e, "post-install hook failed; rolling back");
-                self.rollback()?;
+                self.rollback_locked()?;
                 return Err(e);
             }
         }
