@@ -207,7 +207,7 @@ enum Command {
         threshold: u64,
         /// Metadata of the new role(s) expires this many hours after signing (for a
         /// rollout role, so a halt reaches clients within hours).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "hash_bins")]
         expiry_hours: Option<i64>,
     },
     /// Merge detached signatures into the staged metadata (each is verified first).
@@ -335,7 +335,7 @@ fn main() -> std::process::ExitCode {
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             std::process::ExitCode::from(1)
         }
     }
@@ -648,11 +648,11 @@ fn run(cli: Cli) -> Result<()> {
                 if hours <= 0 {
                     bail!("--expiry-hours must be positive");
                 }
-                let mut settings = project.settings.clone();
-                for role in name.iter() {
-                    settings.expiry_hours.insert(role.clone(), hours);
+                // In memory only, so the new role is staged with it; saved below once
+                // the delegation succeeded (a refused one changes nothing).
+                if let Some(role) = &name {
+                    project.settings.expiry_hours.insert(role.clone(), hours);
                 }
-                project.save_settings(settings)?;
             }
             let delegation = match hash_bins {
                 Some(bits) => repo_tool::delegate::Delegation::HashBins {
@@ -673,6 +673,10 @@ fn run(cli: Cli) -> Result<()> {
                 threshold,
                 now,
             )?;
+            if expiry_hours.is_some() {
+                let settings = project.settings.clone();
+                project.save_settings(settings)?;
+            }
             eprintln!(
                 "targets now delegates to {} role(s) ({}); sign targets and the new roles, then publish",
                 created.len(),
@@ -912,4 +916,20 @@ fn parse_wave(text: &str) -> Result<updater::release::Wave> {
         .parse()
         .with_context(|| format!("--wave {text:?}: the percentage is not a number"))?;
     Ok(updater::release::Wave { start, percentage })
+}
+
+/// The error and its causes on one line, leaving out causes whose text the message
+/// already includes.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }

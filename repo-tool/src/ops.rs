@@ -171,6 +171,38 @@ pub fn route(project: &Project, path: &str) -> Result<String, RepoError> {
     })
 }
 
+/// Refuses to list a path in a delegated `role` that targets does not trust for it:
+/// clients would never find it there (their search only enters roles delegated the
+/// path), so a rollout halt or a release staged that way would silently not count.
+///
+/// # Errors
+/// [`RepoError::Invalid`] naming the role and the first path it is not trusted for.
+pub fn check_delegated<'a>(
+    project: &Project,
+    role: &str,
+    paths: impl IntoIterator<Item = &'a str>,
+) -> Result<(), RepoError> {
+    let delegations = project.current_targets()?.and_then(|t| t.delegations);
+    let Some(delegations) = delegations else {
+        return Err(RepoError::Invalid(format!(
+            "targets delegates to no role; delegate paths to {role:?} first"
+        )));
+    };
+    for path in paths {
+        let trusted = delegations
+            .roles_for_target(path)
+            .iter()
+            .any(|(name, _)| name == role);
+        if !trusted {
+            return Err(RepoError::Invalid(format!(
+                "role {role:?} is not delegated the path {path:?}, so clients would never look for it there; \
+                 delegate a matching path pattern to {role:?} or use another role"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses target paths that could escape the targets directory or name nothing.
 ///
 /// # Errors
@@ -281,6 +313,9 @@ pub fn add_targets(
     let mut out = Vec::new();
     for t in &targets {
         check_target_path(&t.path)?;
+    }
+    if let Some(role) = role.filter(|r| *r != "targets") {
+        check_delegated(project, role, targets.iter().map(|t| t.path.as_str()))?;
     }
     let mut staged: BTreeMap<String, StagedFile<Targets>> = BTreeMap::new();
     for t in &targets {

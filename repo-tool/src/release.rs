@@ -43,6 +43,12 @@ pub fn add_release(
             "release file name {file_name:?} must be one path segment"
         )));
     }
+    if info.platform.is_empty() || info.platform.contains('/') || info.platform.starts_with('.') {
+        return Err(RepoError::Invalid(format!(
+            "platform {:?} must be one path segment, a target triple such as x86_64-unknown-linux-gnu",
+            info.platform
+        )));
+    }
     let path = release_path(info, file_name);
     let target = crate::ops::target_file(content, Some(info.to_custom()));
     ReleaseInfo::from_target(&path, &target).map_err(|e| RepoError::Invalid(e.to_string()))?;

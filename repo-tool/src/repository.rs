@@ -43,8 +43,8 @@ pub enum RepoError {
     /// A value is not acceptable (threshold 0, unsafe target path, ...).
     #[error("{0}")]
     Invalid(String),
-    /// Writing a file failed.
-    #[error("writing {path}: {source}")]
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
     Io {
         /// The file.
         path: String,

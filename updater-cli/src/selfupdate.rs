@@ -69,7 +69,11 @@ impl AppArgs {
         if let Some(platform) = &self.platform {
             builder = builder.platform(platform);
         }
-        Ok(builder.build()?)
+        builder.build().map_err(|e| match e {
+            updater::Error::Metadata(_) => anyhow::Error::new(e)
+                .context(format!("{} is not a usable trusted root", self.root.display())),
+            other => other.into(),
+        })
     }
 
     fn options(&self) -> Result<CheckOptions> {
