@@ -1,0 +1,24 @@
+//! Canonical JSON depends only on the value, never on how the input was written:
+//! the same value re-encoded with other whitespace and key order gives the same
+//! canonical bytes (the property signatures rely on). OLPC canonical JSON leaves
+//! control characters in strings unescaped, so its output is not always strict JSON
+//! and is not parsed back here.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use updater::metadata::canonical_bytes;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let first = canonical_bytes(&value);
+    let pretty = serde_json::to_vec_pretty(&value).expect("a parsed value encodes");
+    let again: serde_json::Value = serde_json::from_slice(&pretty).expect("pretty JSON parses");
+    let second = canonical_bytes(&again);
+    match (first, second) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "canonical bytes depend on formatting"),
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!("canonical encoding succeeded only once: {a:?} / {b:?}"),
+    }
+});
