@@ -70,8 +70,10 @@ impl AppArgs {
             builder = builder.platform(platform);
         }
         builder.build().map_err(|e| match e {
-            updater::Error::Metadata(_) => anyhow::Error::new(e)
-                .context(format!("{} is not a usable trusted root", self.root.display())),
+            updater::Error::Metadata(_) => anyhow::Error::new(e).context(format!(
+                "{} is not a usable trusted root",
+                self.root.display()
+            )),
             other => other.into(),
         })
     }
