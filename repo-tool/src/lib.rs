@@ -24,3 +24,4 @@ pub mod sandbox;
 pub mod serve;
 pub mod signer;
 pub mod verify;
+pub mod watch;

@@ -305,6 +305,11 @@ enum Command {
     /// check) in pipeline files: shell, Makefiles, Dockerfiles, justfiles, GitHub
     /// Actions and GitLab CI. Exit 0 clean, 1 findings at or above --fail-on, 2 errors.
     Audit(repo_tool::audit::cli::AuditArgs),
+    /// Run a build command and watch every program executed in its process tree (Linux):
+    /// code on the fly is reported with the chain of programs that ran it, or stopped
+    /// before it runs with --enforce. Exit: the command's own status, 1 on findings at
+    /// or above --fail-on.
+    Watch(repo_tool::watch::WatchArgs),
     /// Serve a published repository over HTTP on loopback, for previews and tests.
     Serve {
         /// The repository directory (its published/ tree is served) or a published tree.
@@ -331,6 +336,10 @@ fn main() -> std::process::ExitCode {
     // audit has its own exit statuses (0 clean, 1 findings, 2 errors).
     if let Command::Audit(args) = &cli.command {
         return repo_tool::audit::cli::run(args);
+    }
+    // watch exits with the command's own status (or 1 on findings).
+    if let Command::Watch(args) = &cli.command {
+        return repo_tool::watch::run(args);
     }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -789,6 +798,7 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => return verify(&dir, warn_days, json, now),
         Command::Audit(_) => unreachable!("audit is handled in main"),
+        Command::Watch(_) => unreachable!("watch is handled in main"),
         Command::Serve { dir, listen } => {
             let served = if dir.join(Project::SETTINGS).exists() {
                 dir.join("published")
