@@ -160,14 +160,15 @@ fn run(count: usize, binned: bool) {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let sizes = if sizes.is_empty() {
-        vec![10_000, 100_000]
-    } else {
-        sizes
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary
+    // without it, as a smoke test: one small size, so the test suite stays fast.
+    let benchmarking = args.iter().any(|a| a == "--bench");
+    let sizes = match (sizes.is_empty(), benchmarking) {
+        (false, _) => sizes,
+        (true, true) => vec![10_000, 100_000],
+        (true, false) => vec![500],
     };
     println!("| targets | layout      | add (s) | publish (s) | add one (s) | files rewritten by add one | largest metadata (MB) |");
     println!("|---------|-------------|---------|-------------|-------------|----------------------------|-----------------------|");

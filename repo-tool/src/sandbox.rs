@@ -119,6 +119,24 @@ impl Sandbox {
         self.root_keys.iter().map(|k| k.key_id().clone()).collect()
     }
 
+    /// The private key of one role: `targets`, `snapshot`, `timestamp` or
+    /// [`ROLLOUT_ROLE`] (root has several: [`Sandbox::root_keys`]). For tests that
+    /// play one key holder, or an attacker who has stolen that key.
+    pub fn signer(&self, role: &str) -> Option<&FileKey> {
+        match role {
+            "targets" => Some(&self.targets_key),
+            "snapshot" => Some(&self.snapshot_key),
+            "timestamp" => Some(&self.timestamp_key),
+            ROLLOUT_ROLE => Some(&self.rollout_key),
+            _ => None,
+        }
+    }
+
+    /// The root holders' private keys (root's threshold is 2 of these 3).
+    pub fn root_keys(&self) -> &[FileKey] {
+        &self.root_keys
+    }
+
     /// Stages, signs and publishes a release.
     ///
     /// # Errors

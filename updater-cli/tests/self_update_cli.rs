@@ -456,7 +456,10 @@ async fn bad_input_exits_1_with_a_message_naming_the_problem() {
         &path_arg(&garbage),
     ))
     .await;
-    assert!(err.contains("error: root metadata is malformed"), "{err}");
+    // The message names the file and says what is wrong with it.
+    assert!(err.contains("error: "), "{err}");
+    assert!(err.contains(&garbage.display().to_string()), "{err}");
+    assert!(err.contains("root metadata is malformed"), "{err}");
 
     // A pin that is not semver.
     let err = fails(world.args("check", "1.0.0", &["--pin", "latest"])).await;
