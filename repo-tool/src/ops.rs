@@ -276,7 +276,7 @@ pub fn write_target_files(
 pub fn target_file(content: &[u8], custom: Option<Value>) -> TargetFile {
     TargetFile {
         length: content.len() as u64,
-        hashes: BTreeMap::from([
+        hashes: updater::metadata::Hashes::from([
             ("sha256".into(), sha256_hex(content)),
             ("sha512".into(), sha512_hex(content)),
         ]),

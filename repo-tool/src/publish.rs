@@ -238,7 +238,7 @@ fn write_snapshot_and_timestamp(
             MetaFile {
                 version: snapshot_version,
                 length: Some(snapshot_bytes.len() as u64),
-                hashes: Some(BTreeMap::from([(
+                hashes: Some(updater::metadata::Hashes::from([(
                     "sha256".into(),
                     sha256_hex(&snapshot_bytes),
                 )])),

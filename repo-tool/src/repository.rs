@@ -313,7 +313,10 @@ impl Repository {
             MetaFile {
                 version: self.snapshot.common.version,
                 length: Some(snapshot.len() as u64),
-                hashes: Some(BTreeMap::from([("sha256".into(), sha256_hex(&snapshot))])),
+                hashes: Some(updater::metadata::Hashes::from([(
+                    "sha256".into(),
+                    sha256_hex(&snapshot),
+                )])),
                 unrecognized: Default::default(),
             },
         )]);

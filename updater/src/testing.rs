@@ -195,7 +195,7 @@ impl RepoSim {
     pub fn add_target(&mut self, role: &str, path: &str, data: &[u8]) {
         let file = TargetFile {
             length: data.len() as u64,
-            hashes: BTreeMap::from([("sha256".into(), sha256_hex(data))]),
+            hashes: crate::metadata::Hashes::from([("sha256".into(), sha256_hex(data))]),
             custom: None,
             unrecognized: Default::default(),
         };
@@ -263,7 +263,10 @@ impl RepoSim {
             if self.meta_hashes {
                 let bytes = self.targets_bytes(name);
                 m.length = Some(bytes.len() as u64);
-                m.hashes = Some(BTreeMap::from([("sha256".into(), sha256_hex(&bytes))]));
+                m.hashes = Some(crate::metadata::Hashes::from([(
+                    "sha256".into(),
+                    sha256_hex(&bytes),
+                )]));
             }
             meta_map.insert(format!("{name}.json"), m);
         }
@@ -278,7 +281,10 @@ impl RepoSim {
         if self.meta_hashes {
             let bytes = self.snapshot_bytes();
             m.length = Some(bytes.len() as u64);
-            m.hashes = Some(BTreeMap::from([("sha256".into(), sha256_hex(&bytes))]));
+            m.hashes = Some(crate::metadata::Hashes::from([(
+                "sha256".into(),
+                sha256_hex(&bytes),
+            )]));
         }
         self.timestamp.meta = BTreeMap::from([("snapshot.json".into(), m)]);
         self.timestamp.common.version += 1;

@@ -7,7 +7,6 @@
 
 use super::*;
 use crate::integrity::sha256_hex;
-use std::collections::BTreeMap;
 use std::process::Command;
 
 fn script(version: &str) -> Vec<u8> {
@@ -17,7 +16,7 @@ fn script(version: &str) -> Vec<u8> {
 fn target_file(bytes: &[u8]) -> TargetFile {
     TargetFile {
         length: bytes.len() as u64,
-        hashes: BTreeMap::from([("sha256".to_string(), sha256_hex(bytes))]),
+        hashes: crate::metadata::Hashes::from([("sha256".to_string(), sha256_hex(bytes))]),
         custom: None,
         unrecognized: Default::default(),
     }

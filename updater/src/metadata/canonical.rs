@@ -26,6 +26,163 @@ pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String, ParseE
     String::from_utf8(canonical_bytes(value)?).map_err(|e| ParseError::Canonical(e.to_string()))
 }
 
+/// True when `bytes` are one JSON value written exactly as [`canonical_bytes`]
+/// writes it, so that a signature over the canonical form can be checked against
+/// `bytes` themselves, with no parse-and-serialise round trip.
+///
+/// Guarantee: when this returns `true`, `canonical_bytes` of the value `bytes` parse
+/// to is byte-identical to `bytes` (property-tested below). It is conservative: it
+/// returns `false` for some canonical texts (any non-ASCII byte, which canonical
+/// JSON would NFC-normalise; an escape in an object key), and the caller then
+/// takes the round trip.
+pub fn is_canonical(bytes: &[u8]) -> bool {
+    let mut checker = Checker { bytes, at: 0 };
+    checker.value(0) && checker.at == bytes.len()
+}
+
+/// Nesting deeper than this is never taken as canonical (serde_json refuses deeper
+/// documents anyway).
+const MAX_DEPTH: usize = 128;
+
+/// A recursive-descent reader that accepts only the canonical form.
+struct Checker<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Checker<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        let found = self.peek() == Some(byte);
+        if found {
+            self.at += 1;
+        }
+        found
+    }
+
+    fn value(&mut self, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        match self.peek() {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(b'"') => self.string().is_some(),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.integer(),
+            _ => false,
+        }
+    }
+
+    /// Keys strictly increasing in the order the canonical writer sorts them: by
+    /// their written bytes, closing quote included (so `"a "` sorts before `"a"`).
+    fn object(&mut self, depth: usize) -> bool {
+        self.at += 1;
+        if self.eat(b'}') {
+            return true;
+        }
+        let mut previous: Option<&'a [u8]> = None;
+        loop {
+            let Some(key) = self.string() else {
+                return false;
+            };
+            if key.contains(&b'\\') || previous.is_some_and(|p| p >= key) {
+                return false;
+            }
+            previous = Some(key);
+            if !self.eat(b':') || !self.value(depth + 1) {
+                return false;
+            }
+            if self.eat(b'}') {
+                return true;
+            }
+            if !self.eat(b',') {
+                return false;
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> bool {
+        self.at += 1;
+        if self.eat(b']') {
+            return true;
+        }
+        loop {
+            if !self.value(depth + 1) {
+                return false;
+            }
+            if self.eat(b']') {
+                return true;
+            }
+            if !self.eat(b',') {
+                return false;
+            }
+        }
+    }
+
+    /// A string of printable ASCII whose only escapes are `\"` and `\\`; its content
+    /// and closing quote.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.at;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.at += 1;
+                    return Some(&self.bytes[start..self.at]);
+                }
+                b'\\' => {
+                    self.at += 1;
+                    if !matches!(self.peek()?, b'"' | b'\\') {
+                        return None;
+                    }
+                    self.at += 1;
+                }
+                0x20..=0x7f => self.at += 1,
+                _ => return None,
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> bool {
+        let found = self.bytes[self.at..].starts_with(word);
+        if found {
+            self.at += word.len();
+        }
+        found
+    }
+
+    /// `-?(0|[1-9][0-9]*)` within i64/u64 (what serde_json keeps as an integer), not
+    /// `-0`.
+    fn integer(&mut self) -> bool {
+        let start = self.at;
+        self.eat(b'-');
+        let digits_start = self.at;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.at += 1;
+        }
+        let digits = &self.bytes[digits_start..self.at];
+        if digits.is_empty() || digits.len() > 20 || (digits[0] == b'0' && digits.len() > 1) {
+            return false;
+        }
+        let Ok(text) = std::str::from_utf8(&self.bytes[start..self.at]) else {
+            return false;
+        };
+        match text.parse::<i128>() {
+            Ok(0) => text == "0",
+            Ok(n) => (i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(&n),
+            Err(_) => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +218,186 @@ mod tests {
             canonical_json(&v).unwrap(),
             format!(r#"{{"n":-5,"u":{}}}"#, u64::MAX)
         );
+    }
+}
+
+/// Property tests: the canonical writer against a reference written from the OLPC
+/// definition, and the fast-path check against the writer.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    /// JSON values of the shapes TUF metadata has: nested objects and arrays, ASCII
+    /// strings (with quotes, backslashes, control characters), some non-ASCII,
+    /// integers across i64 and u64.
+    fn json() -> impl Strategy<Value = Value> {
+        let text = prop_oneof![
+            "[ -~]{0,12}",
+            "[a-z\"\\\\\n\t\u{1}/]{0,8}",
+            "[a-zé\u{301}\u{e9}ü]{0,6}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            text.clone().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((text.clone(), inner), 0..6)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    /// OLPC canonical JSON written from its definition, for values whose strings
+    /// are ASCII (where NFC normalisation changes nothing): keys sorted by their
+    /// written bytes, only `"` and `\` escaped, no white space, integers.
+    fn reference(value: &Value, out: &mut Vec<u8>) {
+        fn string(s: &str, out: &mut Vec<u8>) {
+            out.push(b'"');
+            for b in s.bytes() {
+                if b == b'"' || b == b'\\' {
+                    out.push(b'\\');
+                }
+                out.push(b);
+            }
+            out.push(b'"');
+        }
+        match value {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            Value::String(s) => string(s, out),
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    reference(item, out);
+                }
+                out.push(b']');
+            }
+            Value::Object(map) => {
+                let mut entries: Vec<(Vec<u8>, &Value)> = map
+                    .iter()
+                    .map(|(k, v)| {
+                        let mut key = Vec::new();
+                        string(k, &mut key);
+                        (key, v)
+                    })
+                    .collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                out.push(b'{');
+                for (i, (key, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(key);
+                    out.push(b':');
+                    reference(v, out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn canonical_bytes_match_the_reference_on_ascii(value in json()) {
+            let written = canonical_bytes(&value).unwrap();
+            prop_assume!(written.is_ascii());
+            let mut expected = Vec::new();
+            reference(&value, &mut expected);
+            prop_assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&expected));
+        }
+
+        /// Soundness: whatever the check accepts is exactly the canonical form of
+        /// what it parses to, for compact, pretty and canonical writings.
+        #[test]
+        fn accepted_text_is_its_own_canonical_form(value in json()) {
+            for text in [
+                serde_json::to_vec(&value).unwrap(),
+                serde_json::to_vec_pretty(&value).unwrap(),
+                canonical_bytes(&value).unwrap(),
+            ] {
+                if is_canonical(&text) {
+                    let parsed: Value = serde_json::from_slice(&text).unwrap();
+                    prop_assert_eq!(canonical_bytes(&parsed).unwrap(), text);
+                }
+            }
+        }
+
+        /// Completeness where it matters: the canonical form of any value with
+        /// printable-ASCII strings and unescaped keys takes the fast path.
+        #[test]
+        fn canonical_text_of_printable_ascii_is_accepted(value in json()) {
+            let written = canonical_bytes(&value).unwrap();
+            let plain = written.iter().all(|b| (0x20..0x80).contains(b));
+            prop_assume!(plain && !has_escaped_key(&value));
+            prop_assert!(is_canonical(&written), "{}", String::from_utf8_lossy(&written));
+        }
+
+        /// Soundness under corruption: one changed byte is either refused by the
+        /// check or still its own canonical form.
+        #[test]
+        fn a_changed_byte_is_never_wrongly_accepted(
+            value in json(), at in any::<prop::sample::Index>(), byte in any::<u8>()
+        ) {
+            let mut text = canonical_bytes(&value).unwrap();
+            prop_assume!(!text.is_empty());
+            let i = at.index(text.len());
+            text[i] = byte;
+            if is_canonical(&text) {
+                let parsed: Value = serde_json::from_slice(&text).unwrap();
+                prop_assert_eq!(canonical_bytes(&parsed).unwrap(), text);
+            }
+        }
+    }
+
+    fn has_escaped_key(value: &Value) -> bool {
+        match value {
+            Value::Array(items) => items.iter().any(has_escaped_key),
+            Value::Object(map) => map
+                .iter()
+                .any(|(k, v)| k.contains(['"', '\\']) || has_escaped_key(v)),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn refuses_what_canonical_json_never_writes() {
+        for text in [
+            &b"{\"b\":1,\"a\":2}"[..],       // unsorted
+            b"{\"a\":1,\"a\":1}",            // duplicate key
+            b"{\"a\": 1}",                   // white space
+            b"{\"a\":1.0}",                  // float
+            b"{\"a\":-0}",                   // negative zero
+            b"{\"a\":01}",                   // leading zero
+            b"{\"a\":18446744073709551616}", // above u64
+            b"{\"a\":\"\\n\"}",              // escape canonical JSON does not use
+            b"{\"a\":\"\\u0041\"}",
+            b"{\"a\":\"\xc3\xa9\"}", // non-ASCII: NFC is the writer's business
+            b"[1,]",
+            b"{\"a\":1}x",
+            b"",
+        ] {
+            assert!(!is_canonical(text), "{}", String::from_utf8_lossy(text));
+        }
+        for text in [
+            &b"{}"[..],
+            b"{\"a \":1,\"a\":[true,false,null,-5,18446744073709551615,\"q\\\"b\\\\\"]}",
+            b"-9223372036854775808",
+            b"0",
+        ] {
+            assert!(is_canonical(text), "{}", String::from_utf8_lossy(text));
+        }
     }
 }

@@ -11,11 +11,13 @@
 mod canonical;
 mod delegation;
 mod expiry;
+mod hashes;
 mod keys;
 
-pub use canonical::{canonical_bytes, canonical_json};
+pub use canonical::{canonical_bytes, canonical_json, is_canonical};
 pub use delegation::{DelegatedRole, Delegations, SuccinctRoles};
 pub use expiry::{format_expiry, parse_expiry};
+pub use hashes::Hashes;
 pub use keys::{Key, KeyError, KeyId};
 
 use serde::{Deserialize, Serialize};
@@ -103,9 +105,11 @@ pub struct Envelope<T> {
     pub canonical_signed: Vec<u8>,
 }
 
+/// The envelope with `signed` left as the bytes received.
 #[derive(Deserialize)]
-struct RawEnvelope {
-    signed: Value,
+struct RawEnvelope<'a> {
+    #[serde(borrow)]
+    signed: &'a serde_json::value::RawValue,
     signatures: Vec<Signature>,
 }
 
@@ -125,8 +129,20 @@ impl<T: serde::de::DeserializeOwned + SignedCommon> Envelope<T> {
                 dup.keyid
             )));
         }
-        let canonical_signed = canonical_bytes(&raw.signed)?;
-        let signed: T = serde_json::from_value(raw.signed)?;
+        let received = raw.signed.get();
+        let (signed, canonical_signed): (T, Vec<u8>) =
+            if canonical::is_canonical(received.as_bytes()) {
+                // Already canonical (as repo-tool and most repositories write it):
+                // signatures are checked over the bytes received, parsed once.
+                (
+                    serde_json::from_str(received)?,
+                    received.as_bytes().to_vec(),
+                )
+            } else {
+                let value: Value = serde_json::from_str(received)?;
+                let canonical = canonical_bytes(&value)?;
+                (serde_json::from_value(value)?, canonical)
+            };
         signed.common().check(T::ROLE_TYPE)?;
         signed.validate()?;
         Ok(Envelope {
@@ -296,9 +312,6 @@ impl SignedCommon for Root {
         Ok(())
     }
 }
-
-/// Hashes of a file: algorithm name (`sha256`, `sha512`, ...) to hex digest.
-pub type Hashes = BTreeMap<String, String>;
 
 /// An entry of timestamp's or snapshot's `meta` map (spec 4.4, 4.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,7 +28,7 @@ pub fn script(version: &str, pad: usize) -> Vec<u8> {
 pub fn target_file(bytes: &[u8]) -> TargetFile {
     TargetFile {
         length: bytes.len() as u64,
-        hashes: BTreeMap::from([
+        hashes: updater::metadata::Hashes::from([
             ("sha256".to_string(), sha256_hex(bytes)),
             ("sha512".to_string(), updater::integrity::sha512_hex(bytes)),
         ]),

@@ -191,7 +191,7 @@ async fn target_listing_only_an_unknown_hash_algorithm_is_refused_before_any_req
         .targets
         .get_mut(TARGET)
         .unwrap()
-        .hashes = BTreeMap::from([("md5".to_string(), "00".repeat(16))]);
+        .hashes = crate::metadata::Hashes::from([("md5".to_string(), "00".repeat(16))]);
     let h = Harness::new(sim);
     let mut client = h.client();
     let info = client.target_info(TARGET).await.unwrap();
