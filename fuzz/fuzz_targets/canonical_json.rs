@@ -3,12 +3,24 @@
 //! canonical bytes (the property signatures rely on). OLPC canonical JSON leaves
 //! control characters in strings unescaped, so its output is not always strict JSON
 //! and is not parsed back here.
+//!
+//! Also the fast path of signature checking: whatever `is_canonical` accepts parses,
+//! and is byte for byte the canonical form of what it parses to.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use updater::metadata::canonical_bytes;
+use updater::metadata::{canonical_bytes, is_canonical};
 
 fuzz_target!(|data: &[u8]| {
+    if is_canonical(data) {
+        let value: serde_json::Value =
+            serde_json::from_slice(data).expect("text taken as canonical parses");
+        assert_eq!(
+            canonical_bytes(&value).expect("text taken as canonical encodes"),
+            data,
+            "text taken as canonical is not its own canonical form"
+        );
+    }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
