@@ -109,14 +109,24 @@ impl Client {
             };
             let url = join_url(base, file)?;
             tracing::debug!(%url, max_length, "fetching metadata");
-            let bytes = match read_bounded(
-                self.fetcher.as_ref(),
-                &url,
-                max_length,
-                self.config.transfer,
-            )
-            .await
-            {
+            let prefetched = if index == 0 {
+                self.take_prefetched(file)
+            } else {
+                None
+            };
+            let fetched = match prefetched {
+                Some(fetched) => fetched,
+                None => {
+                    read_bounded(
+                        self.fetcher.as_ref(),
+                        &url,
+                        max_length,
+                        self.config.transfer,
+                    )
+                    .await
+                }
+            };
+            let bytes = match fetched {
                 Ok(bytes) => bytes,
                 Err(error) => {
                     log_skip(&url, &error, index, mirrors.len());

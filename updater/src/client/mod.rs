@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::error::Error;
-use crate::fetch::{Fetcher, TransferLimits};
+use crate::fetch::{read_bounded, FetchError, Fetcher, TransferLimits};
 use crate::metadata::{RoleType, Root, TargetFile};
 use crate::store::{encode_name, MetadataStore};
 use crate::trust::{
@@ -27,6 +27,9 @@ use crate::trust::{
 };
 use mirrors::{any_not_found, into_error, Fetched, Update};
 use step::Step;
+
+/// The timestamp role's file name (never version-prefixed, spec 5.4.1).
+const TIMESTAMP_FILE: &str = "timestamp.json";
 
 pub use download::Progress;
 pub use mirrors::Mirror;
@@ -94,6 +97,11 @@ pub struct ClientConfig {
     pub limits: Limits,
     /// Timeouts and minimum transfer rate.
     pub transfer: TransferLimits,
+    /// Fetch `timestamp.json` from the first mirror while the root chain is probed,
+    /// so that an unchanged repository costs one round trip instead of two. The
+    /// bytes are only held until the root is final (spec 5.3 before 5.4); trust
+    /// decides nothing earlier. On by default.
+    pub prefetch_timestamp: bool,
 }
 
 impl ClientConfig {
@@ -109,6 +117,7 @@ impl ClientConfig {
             mirrors: vec![Mirror::new(metadata_base_url, targets_base_url)],
             limits: Limits::default(),
             transfer: TransferLimits::default(),
+            prefetch_timestamp: true,
         }
     }
 
@@ -137,6 +146,9 @@ pub struct Client {
     store: MetadataStore,
     trusted: TrustedMetadata,
     refresh: RefreshState,
+    /// A file fetched ahead from the first mirror, and how that went; taken by the
+    /// first [`Client::fetch_accepted`] of that file.
+    prefetched: Option<(String, Result<Vec<u8>, FetchError>)>,
 }
 
 /// Whether this client's one refresh has run, and how it went.
@@ -207,6 +219,7 @@ impl Client {
             store,
             trusted,
             refresh: RefreshState::NotYet,
+            prefetched: None,
         })
     }
 
@@ -249,11 +262,46 @@ impl Client {
     }
 
     async fn refresh_once(&mut self) -> Result<(), Error> {
-        self.load_root().await?;
+        match self.timestamp_prefetch() {
+            Some(prefetch) => {
+                let (root, timestamp) = tokio::join!(self.load_root(), prefetch);
+                root?;
+                self.prefetched = Some((TIMESTAMP_FILE.into(), timestamp));
+            }
+            None => self.load_root().await?,
+        }
         self.load_timestamp().await?;
         self.load_snapshot().await?;
         self.load_targets(RoleType::Targets.as_str(), ROOT_DELEGATOR)
             .await
+    }
+
+    /// The transfer of `timestamp.json` from the first mirror, independent of
+    /// `self` so that it runs beside the root probe; `None` when switched off.
+    fn timestamp_prefetch(
+        &self,
+    ) -> Option<impl std::future::Future<Output = Result<Vec<u8>, FetchError>> + use<>> {
+        if !self.config.prefetch_timestamp {
+            return None;
+        }
+        let url = join_url(
+            &self.config.mirrors.first()?.metadata_base_url,
+            TIMESTAMP_FILE,
+        )
+        .ok()?;
+        let fetcher = Arc::clone(&self.fetcher);
+        let (max, transfer) = (
+            self.config.limits.timestamp_max_length,
+            self.config.transfer,
+        );
+        Some(async move { read_bounded(fetcher.as_ref(), &url, max, transfer).await })
+    }
+
+    /// The prefetched transfer of `file`, if there is one (taken: used once).
+    fn take_prefetched(&mut self, file: &str) -> Option<Result<Vec<u8>, FetchError>> {
+        self.prefetched
+            .take_if(|(name, _)| name == file)
+            .map(|(_, result)| result)
     }
 
     /// Offers `step` to the trusted set.
@@ -335,7 +383,7 @@ impl Client {
         }
         let max = self.config.limits.timestamp_max_length;
         let (bytes, outcome) = self
-            .fetch_trusted("timestamp.json", max, Update::Timestamp)
+            .fetch_trusted(TIMESTAMP_FILE, max, Update::Timestamp)
             .await?;
         match outcome {
             TimestampUpdate::Updated => self.persist("timestamp", &bytes),

@@ -758,3 +758,4 @@ async fn failed_targets_update_keeps_earlier_trusted_files() {
 
 mod delegation;
 mod download;
+mod prefetch;
