@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         let target = TargetFile {
             length: 1,
             hashes: Default::default(),
-            custom: Some(custom),
+            custom: Some(Box::new(custom)),
             unrecognized: Default::default(),
         };
         let _ = ReleaseInfo::from_target("app/1.0.0/x/app", &target);

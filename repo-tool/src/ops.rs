@@ -280,7 +280,7 @@ pub fn target_file(content: &[u8], custom: Option<Value>) -> TargetFile {
             ("sha256".into(), sha256_hex(content)),
             ("sha512".into(), sha512_hex(content)),
         ]),
-        custom,
+        custom: custom.map(Box::new),
         unrecognized: Default::default(),
     }
 }

@@ -57,7 +57,7 @@ pub fn add_release(
         vec![NewTarget {
             path: path.clone(),
             content: content.to_vec(),
-            custom: target.custom,
+            custom: target.custom.map(|custom| *custom),
         }],
         None,
         now,

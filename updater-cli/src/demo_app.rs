@@ -176,7 +176,7 @@ async fn update(updater: &mut Updater, version: &str) -> Result<()> {
     let mut progress = |done: u64, _total: u64| bar.set_position(done);
     let downloaded = updater.download(&release, Some(&mut progress)).await?;
     bar.finish_and_clear();
-    let hashes: Vec<&str> = release.target.hashes.keys().map(String::as_str).collect();
+    let hashes: Vec<&str> = release.target.hashes.keys().collect();
     println!(
         "    downloaded {} bytes; length and {} match the signed targets metadata",
         release.target.length,

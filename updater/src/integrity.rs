@@ -65,22 +65,22 @@ impl IntegrityCheck {
     pub fn new(expected_len: Option<u64>, hashes: Option<&Hashes>) -> Result<Self, IntegrityError> {
         let mut hashers = Vec::new();
         for (name, hex_digest) in hashes.into_iter().flatten() {
-            let algorithm = match name.as_str() {
+            let algorithm = match name {
                 "sha256" => &digest::SHA256,
                 "sha384" => &digest::SHA384,
                 "sha512" => &digest::SHA512,
                 "sha512_256" | "sha512-256" => &digest::SHA512_256,
                 _ => {
                     return Err(IntegrityError::UnsupportedAlgorithm {
-                        algorithm: name.clone(),
+                        algorithm: name.to_string(),
                     })
                 }
             };
             let expected =
                 hex::decode(hex_digest).map_err(|_| IntegrityError::MalformedDigest {
-                    algorithm: name.clone(),
+                    algorithm: name.to_string(),
                 })?;
-            hashers.push((name.clone(), expected, digest::Context::new(algorithm)));
+            hashers.push((name.to_string(), expected, digest::Context::new(algorithm)));
         }
         Ok(IntegrityCheck {
             expected_len,

@@ -1,5 +1,6 @@
 //! The `hashes` object of a target or metadata file: algorithm name -> hex digest.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{MapAccess, Visitor};
@@ -11,11 +12,21 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// A small sorted list rather than a `BTreeMap`: a target lists one to three hashes,
 /// and a map would allocate a node of about 500 bytes for each of the tens of
-/// thousands of targets a repository may list. Iteration is in algorithm-name
-/// order, and each algorithm appears once (a repeated name keeps the last digest,
-/// as a JSON object does).
+/// thousands of targets a repository may list (the usual algorithm names are not
+/// allocated at all). Iteration is in algorithm-name order, and each algorithm
+/// appears once (a repeated name keeps the last digest, as a JSON object does).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Hashes(Vec<(String, String)>);
+pub struct Hashes(Vec<(Cow<'static, str>, String)>);
+
+/// Algorithm names shared by every entry instead of allocated for each.
+const KNOWN_ALGORITHMS: [&str; 5] = ["sha256", "sha384", "sha512", "sha512_256", "sha224"];
+
+fn algorithm_name(name: String) -> Cow<'static, str> {
+    match KNOWN_ALGORITHMS.iter().find(|known| **known == name) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(name),
+    }
+}
 
 impl Hashes {
     /// No hashes.
@@ -25,10 +36,13 @@ impl Hashes {
 
     /// Sets the digest of `algorithm`; the digest it replaces, if any.
     pub fn insert(&mut self, algorithm: String, digest: String) -> Option<String> {
-        match self.0.binary_search_by(|(a, _)| a.as_str().cmp(&algorithm)) {
+        match self
+            .0
+            .binary_search_by(|(a, _)| a.as_ref().cmp(algorithm.as_str()))
+        {
             Ok(at) => Some(std::mem::replace(&mut self.0[at].1, digest)),
             Err(at) => {
-                self.0.insert(at, (algorithm, digest));
+                self.0.insert(at, (algorithm_name(algorithm), digest));
                 None
             }
         }
@@ -37,7 +51,7 @@ impl Hashes {
     /// The digest listed for `algorithm`.
     pub fn get(&self, algorithm: &str) -> Option<&String> {
         self.0
-            .binary_search_by(|(a, _)| a.as_str().cmp(algorithm))
+            .binary_search_by(|(a, _)| a.as_ref().cmp(algorithm))
             .ok()
             .map(|at| &self.0[at].1)
     }
@@ -68,8 +82,8 @@ impl Hashes {
     }
 
     /// The algorithm names, in order.
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.0.iter().map(|(a, _)| a)
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(a, _)| a.as_ref())
     }
 
     /// The digests, in algorithm-name order.
@@ -80,13 +94,13 @@ impl Hashes {
 
 /// Iterator over (algorithm, digest) pairs of [`Hashes`].
 #[derive(Debug, Clone)]
-pub struct Iter<'a>(std::slice::Iter<'a, (String, String)>);
+pub struct Iter<'a>(std::slice::Iter<'a, (Cow<'static, str>, String)>);
 
 impl<'a> Iterator for Iter<'a> {
-    type Item = (&'a String, &'a String);
+    type Item = (&'a str, &'a String);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(a, d)| (a, d))
+        self.0.next().map(|(a, d)| (a.as_ref(), d))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -95,7 +109,7 @@ impl<'a> Iterator for Iter<'a> {
 }
 
 impl<'a> IntoIterator for &'a Hashes {
-    type Item = (&'a String, &'a String);
+    type Item = (&'a str, &'a String);
     type IntoIter = Iter<'a>;
 
     fn into_iter(self) -> Iter<'a> {
@@ -187,6 +201,10 @@ mod tests {
     #[test]
     fn get_insert_and_iterate() {
         let mut hashes = Hashes::from([("sha512".to_string(), "b".to_string())]);
+        assert!(
+            matches!(hashes.0[0].0, Cow::Borrowed("sha512")),
+            "known names are shared"
+        );
         assert_eq!(hashes.insert("sha256".into(), "a".into()), None);
         assert_eq!(hashes.insert("sha256".into(), "c".into()), Some("a".into()));
         assert!(hashes.contains_key("sha512"));
@@ -194,10 +212,7 @@ mod tests {
         let pairs: Vec<_> = hashes.iter().collect();
         assert_eq!(
             pairs,
-            [
-                (&"sha256".to_string(), &"c".to_string()),
-                (&"sha512".to_string(), &"b".to_string())
-            ]
+            [("sha256", &"c".to_string()), ("sha512", &"b".to_string())]
         );
         hashes.clear();
         assert!(hashes.is_empty());

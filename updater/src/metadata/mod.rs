@@ -22,6 +22,7 @@ pub use keys::{Key, KeyError, KeyId};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use time::OffsetDateTime;
@@ -117,11 +118,34 @@ impl<T: serde::de::DeserializeOwned + SignedCommon> Envelope<T> {
     /// Parses one metadata file. Checks shape, field types, `_type` and `spec_version`.
     ///
     /// # Errors
+    /// As [`BorrowedEnvelope::from_slice`].
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, ParseError> {
+        BorrowedEnvelope::from_slice(bytes).map(BorrowedEnvelope::into_owned)
+    }
+}
+
+/// A parsed metadata document whose canonical bytes are, when the file was already
+/// in canonical form, a slice of the bytes received rather than a copy (a large
+/// `targets.json` need not be held twice while it is checked).
+#[derive(Debug, Clone)]
+pub struct BorrowedEnvelope<'a, T> {
+    /// The typed `signed` part.
+    pub signed: T,
+    /// The `signatures` list as received; no key id appears twice.
+    pub signatures: Vec<Signature>,
+    /// OLPC canonical JSON of the received `signed` object: what signatures cover.
+    pub canonical_signed: Cow<'a, [u8]>,
+}
+
+impl<'a, T: serde::de::DeserializeOwned + SignedCommon> BorrowedEnvelope<'a, T> {
+    /// Parses one metadata file. Checks shape, field types, `_type` and `spec_version`.
+    ///
+    /// # Errors
     /// [`ParseError`] when the bytes are not JSON, not of the envelope shape, carry two
     /// signatures with one key id (ambiguous, refused as python-tuf does), not of
     /// role type `T`, use an unsupported major spec version, or cannot be canonicalised.
-    pub fn from_slice(bytes: &[u8]) -> Result<Self, ParseError> {
-        let raw: RawEnvelope = serde_json::from_slice(bytes)?;
+    pub fn from_slice(bytes: &'a [u8]) -> Result<Self, ParseError> {
+        let raw: RawEnvelope<'a> = serde_json::from_slice(bytes)?;
         let mut keyids = std::collections::HashSet::new();
         if let Some(dup) = raw.signatures.iter().find(|s| !keyids.insert(&s.keyid)) {
             return Err(ParseError::Invalid(format!(
@@ -129,27 +153,36 @@ impl<T: serde::de::DeserializeOwned + SignedCommon> Envelope<T> {
                 dup.keyid
             )));
         }
-        let received = raw.signed.get();
-        let (signed, canonical_signed): (T, Vec<u8>) =
+        let received: &'a str = raw.signed.get();
+        let (signed, canonical_signed): (T, Cow<'a, [u8]>) =
             if canonical::is_canonical(received.as_bytes()) {
                 // Already canonical (as repo-tool and most repositories write it):
                 // signatures are checked over the bytes received, parsed once.
                 (
                     serde_json::from_str(received)?,
-                    received.as_bytes().to_vec(),
+                    Cow::Borrowed(received.as_bytes()),
                 )
             } else {
                 let value: Value = serde_json::from_str(received)?;
                 let canonical = canonical_bytes(&value)?;
-                (serde_json::from_value(value)?, canonical)
+                (serde_json::from_value(value)?, Cow::Owned(canonical))
             };
         signed.common().check(T::ROLE_TYPE)?;
         signed.validate()?;
-        Ok(Envelope {
+        Ok(BorrowedEnvelope {
             signed,
             signatures: raw.signatures,
             canonical_signed,
         })
+    }
+
+    /// The same document, owning its canonical bytes.
+    pub fn into_owned(self) -> Envelope<T> {
+        Envelope {
+            signed: self.signed,
+            signatures: self.signatures,
+            canonical_signed: self.canonical_signed.into_owned(),
+        }
     }
 }
 
@@ -421,9 +454,10 @@ pub struct TargetFile {
     pub length: u64,
     /// Its hashes; every one is checked on download.
     pub hashes: Hashes,
-    /// Application-specific data (versions, channels, ...), opaque to TUF.
+    /// Application-specific data (versions, channels, ...), opaque to TUF. Boxed:
+    /// most targets of a large repository have none, and the entry stays small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom: Option<Value>,
+    pub custom: Option<Box<Value>>,
     /// Fields this implementation does not know.
     #[serde(flatten)]
     pub unrecognized: Unrecognized,

@@ -17,7 +17,7 @@ fn target(custom: serde_json::Value) -> TargetFile {
     TargetFile {
         length: 3,
         hashes: Hashes::from([("sha256".to_string(), "00".repeat(32))]),
-        custom: Some(custom),
+        custom: Some(Box::new(custom)),
         unrecognized: Default::default(),
     }
 }

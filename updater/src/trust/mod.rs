@@ -25,8 +25,8 @@ use time::OffsetDateTime;
 
 use crate::integrity::IntegrityCheck;
 use crate::metadata::{
-    canonical_json, Envelope, Key, KeyId, MetaFile, ParseError, RoleKeys, RoleType, Root,
-    SignedCommon, Snapshot, Targets, Timestamp,
+    canonical_json, BorrowedEnvelope, Envelope, Key, KeyId, MetaFile, ParseError, RoleKeys,
+    RoleType, Root, Signature, SignedCommon, Snapshot, Targets, Timestamp,
 };
 
 /// Where the bytes offered to the trusted set come from.
@@ -55,7 +55,13 @@ pub const ROOT_DELEGATOR: &str = "root";
 /// Verified targets metadata, with the delegators it has been verified under.
 #[derive(Debug, Clone)]
 struct TrustedTargets {
-    envelope: Envelope<Targets>,
+    signed: Targets,
+    signatures: Vec<Signature>,
+    /// What the signatures cover, kept for a delegated role: another delegator on
+    /// a later search path may have to vouch for it ([`TrustedMetadata::verify_delegation`]).
+    /// Not kept for the top-level role, which root alone delegates: a large
+    /// `targets.json` is then held once, typed, not also as bytes.
+    canonical_signed: Option<Vec<u8>>,
     verified_by: BTreeSet<String>,
 }
 
@@ -125,7 +131,7 @@ impl TrustedMetadata {
 
     /// Targets metadata of `role`, if it has been accepted.
     pub fn targets(&self, role: &str) -> Option<&Targets> {
-        self.targets.get(role).map(|t| &t.envelope.signed)
+        self.targets.get(role).map(|t| &t.signed)
     }
 
     /// True after metadata from the repository has been rejected.
@@ -412,7 +418,12 @@ impl TrustedMetadata {
             set.check_snapshot_final()?;
             let meta = set.targets_meta(role)?.clone();
             check_integrity(role, bytes, &meta)?;
-            let new = parse::<Targets>(role, bytes)?;
+            let new = BorrowedEnvelope::<Targets>::from_slice(bytes).map_err(|source| {
+                TrustError::Malformed {
+                    role: role.into(),
+                    source,
+                }
+            })?;
             verify_threshold(
                 role,
                 &new.canonical_signed,
@@ -432,7 +443,10 @@ impl TrustedMetadata {
             set.targets.insert(
                 role.to_string(),
                 TrustedTargets {
-                    envelope: new,
+                    canonical_signed: (delegator != ROOT_DELEGATOR)
+                        .then(|| new.canonical_signed.into_owned()),
+                    signed: new.signed,
+                    signatures: new.signatures,
                     verified_by: BTreeSet::from([delegator.to_string()]),
                 },
             );
@@ -460,14 +474,11 @@ impl TrustedMetadata {
             if trusted.verified_by.contains(delegator) {
                 return Ok(());
             }
-            verify_threshold(
-                role,
-                &trusted.envelope.canonical_signed,
-                &trusted.envelope.signatures,
-                &keys,
-                &role_keys,
-            )
-            .map_err(|e| e.signed_by(&format!("delegator {delegator:?}")))?;
+            // Only the top-level role has no canonical bytes kept, and only root
+            // delegates it: another "delegator" cannot vouch for it.
+            let canonical = trusted.canonical_signed.as_deref().unwrap_or_default();
+            verify_threshold(role, canonical, &trusted.signatures, &keys, &role_keys)
+                .map_err(|e| e.signed_by(&format!("delegator {delegator:?}")))?;
             trusted.verified_by.insert(delegator.to_string());
             Ok(())
         })
@@ -494,7 +505,7 @@ impl TrustedMetadata {
                 "a delegator must be accepted before the roles it delegates to",
             ));
         };
-        let delegations = parent.envelope.signed.delegations.as_ref();
+        let delegations = parent.signed.delegations.as_ref();
         delegations
             .and_then(|d| d.role_keys(role).map(|rk| (d.keys.clone(), rk)))
             .ok_or_else(|| TrustError::NotDelegated {

@@ -68,6 +68,9 @@ pub struct UpdaterConfig {
     pub limits: Limits,
     /// Timeouts, minimum rate and retries.
     pub transfer: TransferLimits,
+    /// Fetch the timestamp while the root chain is probed (see
+    /// [`ClientConfig::prefetch_timestamp`]); on by default here.
+    pub prefetch_timestamp: bool,
 }
 
 /// Builds an [`Updater`]; see [`Updater::builder`].
@@ -83,6 +86,7 @@ pub struct UpdaterBuilder {
     http: HttpOptions,
     limits: Limits,
     transfer: TransferLimits,
+    prefetch_timestamp: bool,
     fetcher: Option<Arc<dyn Fetcher>>,
 }
 
@@ -141,6 +145,15 @@ impl UpdaterBuilder {
     /// Metadata limits.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Whether `timestamp.json` travels while the root chain is probed, so that a
+    /// check of an unchanged repository costs one round trip instead of two (on by
+    /// default; trust still decides in the specification's order). Off gives the
+    /// strictly sequential requests of the specification's workflow.
+    pub fn prefetch_timestamp(mut self, prefetch: bool) -> Self {
+        self.prefetch_timestamp = prefetch;
         self
     }
 
@@ -211,6 +224,7 @@ impl UpdaterBuilder {
             http: self.http,
             limits: self.limits,
             transfer: self.transfer,
+            prefetch_timestamp: self.prefetch_timestamp,
         };
         let _lock = DataDirLock::acquire(&config.data_dir, LOCK_WAIT)?;
         init_metadata(&config)?;
@@ -316,6 +330,7 @@ impl Updater {
             http: HttpOptions::default(),
             limits: Limits::default(),
             transfer: TransferLimits::default(),
+            prefetch_timestamp: true,
             fetcher: None,
         }
     }
@@ -416,6 +431,7 @@ impl Updater {
         config.mirrors = self.config.mirrors.clone();
         config.limits = self.config.limits;
         config.transfer = self.config.transfer;
+        config.prefetch_timestamp = self.config.prefetch_timestamp;
         Client::new(config, self.fetcher.clone())
     }
 

@@ -61,7 +61,11 @@ impl Fetcher for GateFetcher {
 async fn the_timestamp_is_fetched_while_the_root_is_probed() {
     let h = Harness::new(RepoSim::new());
     let fetcher = Arc::new(GateFetcher::new(h.sim.clone()));
-    let mut client = Client::with_reference_time(h.config(), fetcher.clone(), now()).unwrap();
+    let config = ClientConfig {
+        prefetch_timestamp: true,
+        ..h.config()
+    };
+    let mut client = Client::with_reference_time(config, fetcher.clone(), now()).unwrap();
     client.refresh().await.unwrap();
     let events = fetcher.events.lock().unwrap().clone();
     assert_eq!(
@@ -95,7 +99,11 @@ async fn a_prefetched_timestamp_is_judged_under_the_rotated_root() {
     sim.bump_root();
     let h = Harness::new(sim);
     let fetcher = Arc::new(GateFetcher::new(h.sim.clone()));
-    let mut client = Client::with_reference_time(h.config(), fetcher.clone(), now()).unwrap();
+    let config = ClientConfig {
+        prefetch_timestamp: true,
+        ..h.config()
+    };
+    let mut client = Client::with_reference_time(config, fetcher.clone(), now()).unwrap();
     client.refresh().await.unwrap();
     assert_eq!(client.trusted().root().common.version, 2);
     assert!(client.trusted().timestamp().is_some());
@@ -116,10 +124,8 @@ async fn without_prefetch_the_root_is_answered_before_the_timestamp_is_asked() {
     tokio::time::pause();
     let h = Harness::new(RepoSim::new());
     let fetcher = Arc::new(GateFetcher::new(h.sim.clone()));
-    let config = ClientConfig {
-        prefetch_timestamp: false,
-        ..h.config()
-    };
+    let config = h.config();
+    assert!(!config.prefetch_timestamp, "off by default");
     let mut client = Client::with_reference_time(config, fetcher.clone(), now()).unwrap();
     client.refresh().await.unwrap();
     let events = fetcher.events.lock().unwrap().clone();
