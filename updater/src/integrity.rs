@@ -47,6 +47,10 @@ pub enum IntegrityError {
         /// The algorithm's name.
         algorithm: String,
     },
+    /// A [`BackgroundCheck`] was used again after it had failed: nothing more can
+    /// be checked (a bug in the caller).
+    #[error("the integrity check already failed and checks nothing more")]
+    WorkerGone,
 }
 
 /// Streaming check of length and every listed hash.
@@ -147,6 +151,97 @@ impl IntegrityCheck {
     }
 }
 
+/// An [`IntegrityCheck`] that runs on a thread of its own: the caller hands over
+/// each chunk (shared, not copied) and goes on writing it while it is hashed, so a
+/// large download uses two cores instead of hashing and writing in turn.
+///
+/// Same guarantees as the check it wraps, decided by the same code: the result of
+/// [`BackgroundCheck::finish`] is exactly what [`IntegrityCheck::finish`] says over
+/// every chunk handed over, in order. A failure found early (more bytes than the
+/// expected length) is reported by a later [`BackgroundCheck::update`] or by
+/// `finish`. At most [`BackgroundCheck::QUEUE`] chunks wait to be hashed.
+pub struct BackgroundCheck {
+    chunks: Option<std::sync::mpsc::SyncSender<bytes::Bytes>>,
+    worker: Option<std::thread::JoinHandle<Result<IntegrityCheck, IntegrityError>>>,
+    handed_over: u64,
+}
+
+impl BackgroundCheck {
+    /// Chunks that may wait for the hashing thread before `update` blocks.
+    pub const QUEUE: usize = 4;
+
+    /// Starts `check` on a new thread.
+    ///
+    /// # Errors
+    /// The operating system's error when it cannot start a thread.
+    pub fn start(mut check: IntegrityCheck) -> std::io::Result<BackgroundCheck> {
+        let (chunks, received) = std::sync::mpsc::sync_channel::<bytes::Bytes>(Self::QUEUE);
+        let worker = std::thread::Builder::new()
+            .name("integrity-check".into())
+            .spawn(move || {
+                for chunk in received {
+                    check.update(&chunk)?;
+                }
+                Ok(check)
+            })?;
+        Ok(BackgroundCheck {
+            chunks: Some(chunks),
+            worker: Some(worker),
+            handed_over: 0,
+        })
+    }
+
+    /// Hands `chunk` to the check. Blocks while [`BackgroundCheck::QUEUE`] chunks wait.
+    ///
+    /// # Errors
+    /// The check's failure, once it has failed (the chunk is then not checked).
+    pub fn update(&mut self, chunk: bytes::Bytes) -> Result<(), IntegrityError> {
+        self.handed_over = self.handed_over.saturating_add(chunk.len() as u64);
+        let sent = self.chunks.as_ref().map(|chunks| chunks.send(chunk));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The worker stopped: it failed, and says why.
+            _ => self.join().map(|_| ()),
+        }
+    }
+
+    /// Bytes handed over so far.
+    pub fn seen(&self) -> u64 {
+        self.handed_over
+    }
+
+    /// Waits for every chunk to be hashed and completes the check.
+    ///
+    /// # Errors
+    /// As [`IntegrityCheck::update`] and [`IntegrityCheck::finish`].
+    pub fn finish(mut self) -> Result<(), IntegrityError> {
+        self.join()?.finish()
+    }
+
+    /// Closes the queue and waits for the worker; its check, or its failure.
+    fn join(&mut self) -> Result<IntegrityCheck, IntegrityError> {
+        self.chunks = None;
+        match self.worker.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            // Hashing does not panic; if it ever did, the panic goes on here, as it
+            // would have in the caller's thread.
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            // Joined before, after a failure: that failure was returned then.
+            None => Err(IntegrityError::WorkerGone),
+        }
+    }
+}
+
+impl Drop for BackgroundCheck {
+    fn drop(&mut self) {
+        // An abandoned check (a failed or restarted transfer): let the worker end.
+        self.chunks = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
 /// Hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(digest::digest(&digest::SHA256, data))
@@ -213,5 +308,73 @@ mod tests {
             IntegrityCheck::check_bytes(b"abc", Some(4), None),
             Err(IntegrityError::LengthMismatch { .. })
         ));
+    }
+
+    /// The background check decides as the inline one does, chunk for chunk.
+    fn background(data: &[u8], chunk: usize, len: u64, h: &Hashes) -> Result<(), IntegrityError> {
+        let mut check =
+            BackgroundCheck::start(IntegrityCheck::new(Some(len), Some(h)).unwrap()).unwrap();
+        for part in data.chunks(chunk) {
+            check.update(bytes::Bytes::copy_from_slice(part))?;
+        }
+        assert_eq!(check.seen(), data.len() as u64);
+        check.finish()
+    }
+
+    #[test]
+    fn background_check_agrees_with_the_inline_check() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let good = hashes(&[("sha256", sha256_hex(&data)), ("sha512", sha512_hex(&data))]);
+        let len = data.len() as u64;
+        for chunk in [1, 1000, 16 * 1024, 300_000] {
+            assert_eq!(background(&data, chunk, len, &good), Ok(()));
+        }
+        let mut changed = data.clone();
+        changed[123_456] ^= 1;
+        assert_eq!(
+            background(&changed, 4096, len, &good),
+            IntegrityCheck::check_bytes(&changed, Some(len), Some(&good))
+        );
+        assert!(background(&changed, 4096, len, &good).is_err());
+        // Short and long, as the inline check says.
+        assert_eq!(
+            background(&data[..1000], 100, len, &good),
+            Err(IntegrityError::LengthMismatch {
+                expected: len,
+                found: 1000
+            })
+        );
+        assert_eq!(
+            background(&data, 4096, 1000, &good),
+            Err(IntegrityError::TooLong { expected: 1000 })
+        );
+    }
+
+    #[test]
+    fn background_check_reports_an_early_failure_on_a_later_update() {
+        let h = hashes(&[("sha256", sha256_hex(b"abc"))]);
+        let mut check =
+            BackgroundCheck::start(IntegrityCheck::new(Some(3), Some(&h)).unwrap()).unwrap();
+        check.update(bytes::Bytes::from_static(b"abcdef")).unwrap();
+        // Sooner or later the worker has failed and says so; then nothing more is
+        // checked.
+        let mut failure = None;
+        for _ in 0..10_000 {
+            if let Err(e) = check.update(bytes::Bytes::from_static(b"x")) {
+                failure = Some(e);
+                break;
+            }
+        }
+        assert_eq!(failure, Some(IntegrityError::TooLong { expected: 3 }));
+        assert_eq!(check.finish(), Err(IntegrityError::WorkerGone));
+    }
+
+    #[test]
+    fn an_abandoned_background_check_ends_its_thread() {
+        let h = hashes(&[("sha256", sha256_hex(b"abc"))]);
+        let mut check =
+            BackgroundCheck::start(IntegrityCheck::new(Some(3), Some(&h)).unwrap()).unwrap();
+        check.update(bytes::Bytes::from_static(b"ab")).unwrap();
+        drop(check); // joins the worker; a hang here would hang the test
     }
 }

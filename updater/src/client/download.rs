@@ -8,7 +8,7 @@ use super::mirrors::{into_error, is_mirror_fault, Mirror};
 use super::{join_url, Client};
 use crate::error::{Error, MirrorFailure};
 use crate::fetch::BoundedBody;
-use crate::integrity::IntegrityCheck;
+use crate::integrity::{BackgroundCheck, IntegrityCheck};
 use crate::metadata::TargetFile;
 use crate::store::{sync_dir, target_file_name};
 
@@ -179,8 +179,15 @@ impl Client {
             url: url.to_string(),
             source,
         };
-        let mut check =
-            IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(refused)?;
+        // Hashing runs beside the writing (two cores for one large file).
+        let tmp_path = tmp.path().to_path_buf();
+        let new_check = || -> Result<BackgroundCheck, Error> {
+            let check =
+                IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(refused)?;
+            BackgroundCheck::start(check)
+                .map_err(Error::storage("starting the thread that hashes", &tmp_path))
+        };
+        let mut check = new_check()?;
         rewind(tmp)?;
         let limits = self.config.transfer;
         let fetcher = self.fetcher.as_ref();
@@ -203,17 +210,16 @@ impl Client {
                     body = BoundedBody::resume(fetcher, url, info.length, have, limits).await?;
                     if body.offset() != have {
                         // The server sent the whole file again: start over.
-                        check = IntegrityCheck::new(Some(info.length), Some(&info.hashes))
-                            .map_err(refused)?;
+                        check = new_check()?;
                         rewind(tmp)?;
                     }
                     continue;
                 }
                 Err(e) => return Err(e.into()),
             };
-            check.update(&chunk).map_err(refused)?;
             tmp.write_all(&chunk)
                 .map_err(Error::storage("writing", tmp.path()))?;
+            check.update(chunk).map_err(refused)?;
             if let Some(report) = progress.as_mut() {
                 report(check.seen(), info.length);
             }
