@@ -23,5 +23,6 @@ pub mod rotate;
 pub mod sandbox;
 pub mod serve;
 pub mod signer;
+pub mod target_files;
 pub mod verify;
 pub mod watch;

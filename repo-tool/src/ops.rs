@@ -14,7 +14,6 @@ use updater::integrity::{sha256_hex, sha512_hex};
 use updater::metadata::{
     Common, Key, RoleKeys, Root, Signature, Snapshot, TargetFile, Targets, Timestamp, SPEC_VERSION,
 };
-use updater::store::write_atomic;
 
 use crate::project::{DetachedSignature, Project, Settings, StagedFile};
 use crate::repository::RepoError;
@@ -222,56 +221,6 @@ pub fn check_target_path(path: &str) -> Result<(), RepoError> {
     Ok(())
 }
 
-/// Writes `content` under every hash-prefixed name of `path` in `targets_dir`.
-/// Files that already exist are left alone: their name is their content's hash.
-///
-/// # Errors
-/// IO errors.
-pub fn write_target_files(
-    targets_dir: &Path,
-    path: &str,
-    content: &[u8],
-    info: &TargetFile,
-) -> Result<(), RepoError> {
-    let mut written: Option<std::path::PathBuf> = None;
-    for hash in info.hashes.values() {
-        let file = match path.rsplit_once('/') {
-            Some((dir, name)) => format!("{dir}/{hash}.{name}"),
-            None => format!("{hash}.{path}"),
-        };
-        let dest = targets_dir.join(file);
-        if dest.exists() {
-            written = Some(dest);
-            continue;
-        }
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| RepoError::Io {
-                path: parent.display().to_string(),
-                source,
-            })?;
-        }
-        // Every name holds the same bytes: link to the copy already written (one
-        // file on disk however many hash algorithms name it), else write.
-        let linked = written
-            .as_ref()
-            .is_some_and(|first| std::fs::hard_link(first, &dest).is_ok());
-        if linked {
-            let dir = updater::store::parent_dir(&dest);
-            updater::store::sync_dir(dir).map_err(|source| RepoError::Io {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        } else {
-            write_atomic(&dest, content).map_err(|source| RepoError::Io {
-                path: dest.display().to_string(),
-                source,
-            })?;
-        }
-        written = Some(dest);
-    }
-    Ok(())
-}
-
 /// Describes `content` as a target with sha256 and sha512 hashes.
 pub fn target_file(content: &[u8], custom: Option<Value>) -> TargetFile {
     TargetFile {
@@ -333,9 +282,13 @@ pub fn add_targets(
             .push((t.path.clone(), info.clone()));
         out.push((role, info));
     }
-    for (t, (_, info)) in targets.iter().zip(&out) {
-        write_target_files(&project.targets_dir(), &t.path, &t.content, info)?;
-    }
+    crate::target_files::write_many(
+        &project.targets_dir(),
+        targets
+            .iter()
+            .zip(&out)
+            .map(|(t, (_, info))| (t.path.as_str(), t.content.as_slice(), info)),
+    )?;
     for (role, entries) in by_role {
         if let Some(mut file) = staged.remove(&role) {
             file.signed.targets.extend(entries);

@@ -19,7 +19,7 @@ use updater::metadata::{
 };
 use updater::store::{encode_name, write_atomic};
 
-use crate::ops::{check_target_path, target_file, write_target_files};
+use crate::ops::{check_target_path, target_file};
 use crate::signer::{KeyError, Signer};
 
 /// Why a repository operation failed. The repository directory is unchanged unless
@@ -268,9 +268,16 @@ impl Repository {
             write(&metadata_dir.join("root.json"), &bytes)?;
         }
         if self.targets_changed {
-            for (path, content) in &self.files {
-                write_target_files(&targets_dir, path, content, &self.targets.targets[path])?;
-            }
+            crate::target_files::write_many(
+                &targets_dir,
+                self.files.iter().map(|(path, content)| {
+                    (
+                        path.as_str(),
+                        content.as_slice(),
+                        &self.targets.targets[path],
+                    )
+                }),
+            )?;
             if self.published {
                 self.targets.common.version += 1;
             }
