@@ -9,24 +9,23 @@ use updater::metadata::TargetFile;
 use crate::repository::RepoError;
 
 /// Writes the files of many targets under every hash-prefixed name of their paths
-/// (`DIR/HASH.NAME`, one file hard-linked under each name) in `targets_dir`. The
-/// files are written and renamed into place, then one `syncfs` (Linux; elsewhere an `fsync` of
-/// every file and directory) makes them all durable, instead of three `fsync`s per
-/// target. The caller stages metadata that refers to them only after this returns,
-/// so a crash before the sync can leave unreferenced files only; a file already in
-/// place is kept only when its content matches its hash-prefixed name.
+/// (`DIR/HASH.NAME`, one file hard-linked under each name) in `targets_dir`, then
+/// makes them durable together: one `syncfs` on Linux (elsewhere an `fsync` of each
+/// file as it is written and of each directory at the end), instead of three
+/// `fsync`s per target. The caller stages metadata that refers to the files only
+/// after this returns, so a crash before the sync leaves unreferenced files only.
+/// Every name is replaced atomically (a new copy or link is made under a temporary
+/// name and renamed over it), and a file already in place is kept only when its
+/// content matches its hash-prefixed name.
 ///
 /// # Errors
-/// IO errors, naming the file or directory.
+/// IO errors, naming the file or directory; write-back errors are reported too.
 pub fn write_many<'a>(
     targets_dir: &Path,
     targets: impl Iterator<Item = (&'a str, &'a [u8], &'a TargetFile)>,
 ) -> Result<(), RepoError> {
-    let io = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| RepoError::Io { path, source }
-    };
-    let mut written = Vec::new();
+    std::fs::create_dir_all(targets_dir).map_err(io(targets_dir))?;
+    let durability = Durability::begin(targets_dir)?;
     let mut dirs = BTreeSet::new();
     for (path, content, info) in targets {
         let mut first: Option<PathBuf> = None;
@@ -37,82 +36,113 @@ pub fn write_many<'a>(
             };
             let dest = targets_dir.join(file);
             let dir = updater::store::parent_dir(&dest).to_path_buf();
-            if holds(&dest, info) {
+            if holds(&dest, info).map_err(io(&dest))? {
                 first.get_or_insert(dest);
                 continue;
             }
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-            let linked = first.as_ref().is_some_and(|f| {
-                let _ = std::fs::remove_file(&dest);
-                std::fs::hard_link(f, &dest).is_ok()
-            });
-            if !linked {
-                let mut tmp = tempfile::Builder::new()
-                    .prefix(".tmp-")
-                    .suffix(".part")
-                    .tempfile_in(&dir)
-                    .map_err(io(&dir))?;
-                std::io::Write::write_all(&mut tmp, content).map_err(io(tmp.path()))?;
-                tmp.persist(&dest).map_err(|e| io(&dest)(e.error))?;
-                written.push(dest.clone());
+            let staged = match &first {
+                // Another name of the same bytes: a hard link, under a temporary name.
+                Some(copy) => link_in(&dir, copy)
+                    .map(tempfile::NamedTempFile::into_temp_path)
+                    .or_else(|_| write_in(&dir, content).map(|t| t.into_temp_path())),
+                None => write_in(&dir, content).map(|t| t.into_temp_path()),
             }
+            .map_err(io(&dir))?;
+            staged.persist(&dest).map_err(|e| io(&dest)(e.error))?;
             dirs.insert(dir);
             first.get_or_insert(dest);
         }
     }
-    sync_all_written(targets_dir, &written, &dirs)
+    durability.finish(&dirs)
 }
 
-/// True when `path` holds exactly the content `info` describes.
-fn holds(path: &Path, info: &TargetFile) -> bool {
-    std::fs::read(path).is_ok_and(|bytes| {
-        updater::integrity::IntegrityCheck::check_bytes(
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RepoError {
+    let path = path.display().to_string();
+    move |source| RepoError::Io { path, source }
+}
+
+/// `content` in a new temporary file in `dir` (synced at once where there is no
+/// `syncfs`).
+fn write_in(dir: &Path, content: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .suffix(".part")
+        .tempfile_in(dir)?;
+    std::io::Write::write_all(&mut tmp, content)?;
+    #[cfg(not(target_os = "linux"))]
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
+}
+
+/// A hard link to `copy` under a new temporary name in `dir`.
+fn link_in(dir: &Path, copy: &Path) -> std::io::Result<tempfile::NamedTempFile<()>> {
+    tempfile::Builder::new()
+        .prefix(".tmp-")
+        .suffix(".link")
+        .make_in(dir, |name| std::fs::hard_link(copy, name))
+}
+
+/// True when `path` holds exactly the content `info` describes; false when there
+/// is no such file or its content differs.
+fn holds(path: &Path, info: &TargetFile) -> std::io::Result<bool> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(updater::integrity::IntegrityCheck::check_bytes(
             &bytes,
             Some(info.length),
             Some(&info.hashes),
         )
-        .is_ok()
-    })
+        .is_ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
-/// Makes `files` and the renames in `dirs` durable.
-#[cfg(target_os = "linux")]
-fn sync_all_written(
-    targets_dir: &Path,
-    files: &[PathBuf],
-    dirs: &BTreeSet<PathBuf>,
-) -> Result<(), RepoError> {
-    if files.is_empty() && dirs.is_empty() {
-        return Ok(());
-    }
-    let io = |source: std::io::Error| RepoError::Io {
-        path: targets_dir.display().to_string(),
-        source,
-    };
-    let dir = std::fs::File::open(targets_dir).map_err(io)?;
-    rustix::fs::syncfs(&dir).map_err(|e| io(e.into()))
+/// What makes a batch of writes durable. On Linux, the directory is opened before
+/// anything is written, so that `syncfs` through it reports write-back errors that
+/// happen during the batch (Linux 5.8 and later).
+struct Durability {
+    #[cfg(target_os = "linux")]
+    dir: std::fs::File,
+    #[cfg(target_os = "linux")]
+    path: PathBuf,
 }
 
-/// Makes `files` and the renames in `dirs` durable.
-#[cfg(not(target_os = "linux"))]
-fn sync_all_written(
-    _targets_dir: &Path,
-    files: &[PathBuf],
-    dirs: &BTreeSet<PathBuf>,
-) -> Result<(), RepoError> {
-    let io = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| RepoError::Io { path, source }
-    };
-    for file in files {
-        std::fs::File::open(file)
-            .and_then(|f| f.sync_all())
-            .map_err(io(file))?;
+impl Durability {
+    fn begin(targets_dir: &Path) -> Result<Durability, RepoError> {
+        #[cfg(target_os = "linux")]
+        {
+            let dir = std::fs::File::open(targets_dir).map_err(io(targets_dir))?;
+            Ok(Durability {
+                dir,
+                path: targets_dir.to_path_buf(),
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = targets_dir;
+            Ok(Durability {})
+        }
     }
-    for dir in dirs {
-        updater::store::sync_dir(dir).map_err(io(dir))?;
+
+    /// Makes every file written since [`Durability::begin`], and the renames in
+    /// `dirs`, durable.
+    fn finish(self, dirs: &BTreeSet<PathBuf>) -> Result<(), RepoError> {
+        if dirs.is_empty() {
+            return Ok(());
+        }
+        #[cfg(target_os = "linux")]
+        {
+            rustix::fs::syncfs(&self.dir).map_err(|e| io(&self.path)(e.into()))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            for dir in dirs {
+                updater::store::sync_dir(dir).map_err(io(dir))?;
+            }
+            Ok(())
+        }
     }
-    Ok(())
 }
 
 #[cfg(test)]
