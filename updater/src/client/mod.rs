@@ -266,9 +266,14 @@ impl Client {
     async fn refresh_once(&mut self) -> Result<(), Error> {
         match self.timestamp_prefetch() {
             Some(prefetch) => {
+                let root_before = self.trusted.root().common.version;
                 let (root, timestamp) = tokio::join!(self.load_root(), prefetch);
                 root?;
-                self.prefetched = Some((TIMESTAMP_FILE.into(), timestamp));
+                // After a rotation the timestamp may have been re-signed at the same
+                // moment; fetch it afresh rather than judge a copy from before.
+                if self.trusted.root().common.version == root_before {
+                    self.prefetched = Some((TIMESTAMP_FILE.into(), timestamp));
+                }
             }
             None => self.load_root().await?,
         }

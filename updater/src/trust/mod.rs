@@ -475,8 +475,13 @@ impl TrustedMetadata {
                 return Ok(());
             }
             // Only the top-level role has no canonical bytes kept, and only root
-            // delegates it: another "delegator" cannot vouch for it.
-            let canonical = trusted.canonical_signed.as_deref().unwrap_or_default();
+            // delegates it (delegated roles cannot be named `targets`).
+            let Some(canonical) = trusted.canonical_signed.as_deref() else {
+                return Err(TrustError::NotDelegated {
+                    role: role.into(),
+                    delegator: delegator.into(),
+                });
+            };
             verify_threshold(role, canonical, &trusted.signatures, &keys, &role_keys)
                 .map_err(|e| e.signed_by(&format!("delegator {delegator:?}")))?;
             trusted.verified_by.insert(delegator.to_string());

@@ -91,10 +91,11 @@ async fn the_timestamp_is_fetched_while_the_root_is_probed() {
 }
 
 #[tokio::test]
-async fn a_prefetched_timestamp_is_judged_under_the_rotated_root() {
+async fn after_a_root_rotation_the_prefetched_timestamp_is_fetched_again() {
     let mut sim = RepoSim::new();
     // Root 2 rotates the timestamp key; the repository's timestamp is signed by the
-    // new key only, so it is accepted only if trust sees it after root 2.
+    // new key only. The copy that travelled beside the root probe is set aside, and
+    // the timestamp is asked for again once root 2 is trusted.
     sim.rotate_keys("timestamp");
     sim.bump_root();
     let h = Harness::new(sim);
@@ -116,6 +117,21 @@ async fn a_prefetched_timestamp_is_judged_under_the_rotated_root() {
             "answered 2.root.json after the timestamp was asked",
         ]),
         "{events:?}"
+    );
+    let root_3 = events
+        .iter()
+        .position(|e| e == "asked 3.root.json")
+        .unwrap();
+    let timestamps: Vec<usize> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| *e == "asked timestamp.json")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(timestamps.len(), 2, "{events:?}");
+    assert!(
+        timestamps[1] > root_3,
+        "asked again after the root walk: {events:?}"
     );
 }
 
