@@ -57,6 +57,20 @@ impl Fetcher for GateFetcher {
     }
 }
 
+/// The first events: the root probe, the timestamp asked while the probe's answer
+/// is held back, then the probe answered.
+fn assert_timestamp_asked_while_root_held(events: &[String]) {
+    assert_eq!(
+        events[..3],
+        strings(&[
+            "asked 2.root.json",
+            "asked timestamp.json",
+            "answered 2.root.json after the timestamp was asked",
+        ]),
+        "{events:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_timestamp_is_fetched_while_the_root_is_probed() {
     let h = Harness::new(RepoSim::new());
@@ -68,15 +82,7 @@ async fn the_timestamp_is_fetched_while_the_root_is_probed() {
     let mut client = Client::with_reference_time(config, fetcher.clone(), now()).unwrap();
     client.refresh().await.unwrap();
     let events = fetcher.events.lock().unwrap().clone();
-    assert_eq!(
-        events[..3],
-        strings(&[
-            "asked 2.root.json",
-            "asked timestamp.json",
-            "answered 2.root.json after the timestamp was asked",
-        ]),
-        "{events:?}"
-    );
+    assert_timestamp_asked_while_root_held(&events);
     // One transfer of the timestamp: the prefetched one is the one trusted.
     assert_eq!(
         events
@@ -109,15 +115,7 @@ async fn after_a_root_rotation_the_prefetched_timestamp_is_fetched_again() {
     assert_eq!(client.trusted().root().common.version, 2);
     assert!(client.trusted().timestamp().is_some());
     let events = fetcher.events.lock().unwrap().clone();
-    assert_eq!(
-        events[..3],
-        strings(&[
-            "asked 2.root.json",
-            "asked timestamp.json",
-            "answered 2.root.json after the timestamp was asked",
-        ]),
-        "{events:?}"
-    );
+    assert_timestamp_asked_while_root_held(&events);
     let root_3 = events
         .iter()
         .position(|e| e == "asked 3.root.json")
