@@ -101,7 +101,7 @@ impl TrustedMetadata {
         )?;
         Ok(TrustedMetadata {
             now,
-            root,
+            root: root.into_owned(),
             timestamp: None,
             snapshot: None,
             targets: BTreeMap::new(),
@@ -207,7 +207,7 @@ impl TrustedMetadata {
                     found: new.signed.common.version,
                 });
             }
-            set.root = new;
+            set.root = new.into_owned();
             Ok(())
         })
     }
@@ -273,7 +273,7 @@ impl TrustedMetadata {
                     });
                 }
             }
-            set.timestamp = Some(new);
+            set.timestamp = Some(new.into_owned());
             set.check_timestamp_fresh()?;
             Ok(TimestampUpdate::Updated)
         })
@@ -338,7 +338,7 @@ impl TrustedMetadata {
                     }
                 }
             }
-            set.snapshot = Some(new);
+            set.snapshot = Some(new.into_owned());
             set.check_snapshot_final()
         })
     }
@@ -418,12 +418,7 @@ impl TrustedMetadata {
             set.check_snapshot_final()?;
             let meta = set.targets_meta(role)?.clone();
             check_integrity(role, bytes, &meta)?;
-            let new = BorrowedEnvelope::<Targets>::from_slice(bytes).map_err(|source| {
-                TrustError::Malformed {
-                    role: role.into(),
-                    source,
-                }
-            })?;
+            let new = parse::<Targets>(role, bytes)?;
             verify_threshold(
                 role,
                 &new.canonical_signed,
@@ -520,12 +515,13 @@ impl TrustedMetadata {
     }
 }
 
-/// Parses `bytes` as role type `T`, naming `role` in errors.
-fn parse<T: serde::de::DeserializeOwned + SignedCommon>(
+/// Parses `bytes` as role type `T`, naming `role` in errors. The canonical bytes
+/// borrow `bytes` when they can; callers keep an owned copy only of what they store.
+fn parse<'a, T: serde::de::DeserializeOwned + SignedCommon>(
     role: &str,
-    bytes: &[u8],
-) -> Result<Envelope<T>, TrustError> {
-    Envelope::<T>::from_slice(bytes).map_err(|source: ParseError| TrustError::Malformed {
+    bytes: &'a [u8],
+) -> Result<BorrowedEnvelope<'a, T>, TrustError> {
+    BorrowedEnvelope::<T>::from_slice(bytes).map_err(|source: ParseError| TrustError::Malformed {
         role: role.into(),
         source,
     })
