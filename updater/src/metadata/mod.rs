@@ -13,6 +13,7 @@ mod delegation;
 mod expiry;
 mod hashes;
 mod keys;
+mod sorted_map;
 
 pub use canonical::{canonical_bytes, canonical_json, is_canonical};
 pub use delegation::{DelegatedRole, Delegations, SuccinctRoles};
@@ -114,6 +115,112 @@ struct RawEnvelope<'a> {
     signatures: Vec<Signature>,
 }
 
+/// A metadata file whose envelope has been read (its `signatures` parsed, no key id
+/// twice) but whose `signed` part is still the bytes received. The first half of
+/// [`BorrowedEnvelope::from_slice`], so that the trusted set can check signatures
+/// over a large, already canonical `signed` part while it is being parsed.
+pub(crate) struct UnparsedEnvelope<'a> {
+    /// The `signed` object exactly as received.
+    pub(crate) signed: &'a str,
+    /// The `signatures` list as received; no key id appears twice.
+    pub(crate) signatures: Vec<Signature>,
+}
+
+impl<'a> UnparsedEnvelope<'a> {
+    /// Reads the envelope.
+    ///
+    /// # Errors
+    /// [`ParseError`] when the bytes are not JSON, not of the envelope shape, or carry
+    /// two signatures with one key id (ambiguous, refused as python-tuf does).
+    pub(crate) fn from_slice(bytes: &'a [u8]) -> Result<Self, ParseError> {
+        let raw: RawEnvelope<'a> = serde_json::from_slice(bytes)?;
+        let mut keyids = std::collections::HashSet::new();
+        if let Some(dup) = raw.signatures.iter().find(|s| !keyids.insert(&s.keyid)) {
+            return Err(ParseError::Invalid(format!(
+                "more than one signature with key id {:?}",
+                dup.keyid
+            )));
+        }
+        Ok(UnparsedEnvelope {
+            signed: raw.signed.get(),
+            signatures: raw.signatures,
+        })
+    }
+
+    /// The received `signed` bytes when they are already canonical (see
+    /// [`is_canonical`]): then they are exactly what signatures cover.
+    pub(crate) fn canonical_as_received(&self) -> Option<&'a [u8]> {
+        is_canonical(self.signed.as_bytes()).then_some(self.signed.as_bytes())
+    }
+
+    /// Parses `signed` as role type `T`.
+    ///
+    /// # Errors
+    /// As [`BorrowedEnvelope::from_slice`].
+    pub(crate) fn parse<T: serde::de::DeserializeOwned + SignedCommon>(
+        self,
+    ) -> Result<BorrowedEnvelope<'a, T>, ParseError> {
+        let canonical = self.canonical_as_received();
+        self.parse_with(canonical)
+    }
+
+    /// [`UnparsedEnvelope::parse`] for a caller that has already computed
+    /// [`UnparsedEnvelope::canonical_as_received`]: `canonical` is its result.
+    ///
+    /// # Errors
+    /// As [`BorrowedEnvelope::from_slice`].
+    pub(crate) fn parse_with<T: serde::de::DeserializeOwned + SignedCommon>(
+        self,
+        canonical: Option<&'a [u8]>,
+    ) -> Result<BorrowedEnvelope<'a, T>, ParseError> {
+        debug_assert_eq!(canonical, self.canonical_as_received());
+        match canonical {
+            // Already canonical (as repo-tool and most repositories write it):
+            // signatures are checked over the bytes received, parsed once.
+            Some(received) => {
+                let signed = self.parse_signed()?;
+                self.into_envelope(signed, Cow::Borrowed(received))
+            }
+            None => {
+                let value: Value = serde_json::from_str(self.signed)?;
+                let canonical = canonical_bytes(&value)?;
+                let signed = serde_json::from_value(value)?;
+                self.into_envelope(signed, Cow::Owned(canonical))
+            }
+        }
+    }
+
+    /// The `signed` part parsed straight from the bytes received. Only valid as the
+    /// document's content when those bytes are canonical (otherwise signatures cover
+    /// the canonical form of the parsed value; see [`UnparsedEnvelope::parse`]).
+    ///
+    /// # Errors
+    /// [`ParseError::Json`] when `signed` is not of the shape of `T`.
+    pub(crate) fn parse_signed<T: serde::de::DeserializeOwned>(&self) -> Result<T, ParseError> {
+        Ok(serde_json::from_str(self.signed)?)
+    }
+
+    /// The document from its parsed `signed` part and the canonical bytes its
+    /// signatures cover, after the checks every role gets (`_type`, spec version, and
+    /// the role's own rules).
+    ///
+    /// # Errors
+    /// [`ParseError`] when a check fails.
+    pub(crate) fn into_envelope<T: SignedCommon>(
+        self,
+        signed: T,
+        canonical_signed: Cow<'a, [u8]>,
+    ) -> Result<BorrowedEnvelope<'a, T>, ParseError> {
+        signed.common().check(T::ROLE_TYPE)?;
+        signed.validate()?;
+        Ok(BorrowedEnvelope {
+            signed,
+            signatures: self.signatures,
+            canonical_signed,
+        })
+    }
+}
+
 impl<T: serde::de::DeserializeOwned + SignedCommon> Envelope<T> {
     /// Parses one metadata file. Checks shape, field types, `_type` and `spec_version`.
     ///
@@ -145,35 +252,7 @@ impl<'a, T: serde::de::DeserializeOwned + SignedCommon> BorrowedEnvelope<'a, T> 
     /// signatures with one key id (ambiguous, refused as python-tuf does), not of
     /// role type `T`, use an unsupported major spec version, or cannot be canonicalised.
     pub fn from_slice(bytes: &'a [u8]) -> Result<Self, ParseError> {
-        let raw: RawEnvelope<'a> = serde_json::from_slice(bytes)?;
-        let mut keyids = std::collections::HashSet::new();
-        if let Some(dup) = raw.signatures.iter().find(|s| !keyids.insert(&s.keyid)) {
-            return Err(ParseError::Invalid(format!(
-                "more than one signature with key id {:?}",
-                dup.keyid
-            )));
-        }
-        let received: &'a str = raw.signed.get();
-        let (signed, canonical_signed): (T, Cow<'a, [u8]>) =
-            if canonical::is_canonical(received.as_bytes()) {
-                // Already canonical (as repo-tool and most repositories write it):
-                // signatures are checked over the bytes received, parsed once.
-                (
-                    serde_json::from_str(received)?,
-                    Cow::Borrowed(received.as_bytes()),
-                )
-            } else {
-                let value: Value = serde_json::from_str(received)?;
-                let canonical = canonical_bytes(&value)?;
-                (serde_json::from_value(value)?, Cow::Owned(canonical))
-            };
-        signed.common().check(T::ROLE_TYPE)?;
-        signed.validate()?;
-        Ok(BorrowedEnvelope {
-            signed,
-            signatures: raw.signatures,
-            canonical_signed,
-        })
+        UnparsedEnvelope::from_slice(bytes)?.parse()
     }
 
     /// The same document, owning its canonical bytes.
@@ -470,6 +549,7 @@ pub struct Targets {
     #[serde(flatten)]
     pub common: Common,
     /// Target path to description.
+    #[serde(deserialize_with = "sorted_map::deserialize")]
     pub targets: BTreeMap<String, TargetFile>,
     /// Roles this role delegates to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

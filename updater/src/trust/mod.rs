@@ -16,17 +16,20 @@
 
 mod error;
 mod threshold;
+mod verified_parse;
 
 pub use error::TrustError;
 pub use threshold::verify_threshold;
+
+use verified_parse::{parse, parse_and_verify};
 
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 use crate::integrity::IntegrityCheck;
 use crate::metadata::{
-    canonical_json, BorrowedEnvelope, Envelope, Key, KeyId, MetaFile, ParseError, RoleKeys,
-    RoleType, Root, Signature, SignedCommon, Snapshot, Targets, Timestamp,
+    canonical_json, Envelope, Key, KeyId, MetaFile, RoleKeys, RoleType, Root, Signature, Snapshot,
+    Targets, Timestamp,
 };
 
 /// Where the bytes offered to the trusted set come from.
@@ -240,15 +243,9 @@ impl TrustedMetadata {
         }
         self.guarded(origin, |set| {
             set.check_root_fresh()?;
-            let new = parse::<Timestamp>("timestamp", bytes)?;
             let root = &set.root.signed;
-            verify_threshold(
-                "timestamp",
-                &new.canonical_signed,
-                &new.signatures,
-                &root.keys,
-                &role_keys_of(root, RoleType::Timestamp),
-            )?;
+            let role_keys = role_keys_of(root, RoleType::Timestamp);
+            let new = parse_and_verify::<Timestamp>("timestamp", bytes, &root.keys, &role_keys)?;
             if let Some(old) = &set.timestamp {
                 let (old_v, new_v) = (old.signed.common.version, new.signed.common.version);
                 if new_v < old_v {
@@ -315,15 +312,9 @@ impl TrustedMetadata {
             if origin == Origin::Repository {
                 check_integrity("snapshot", bytes, &meta)?;
             }
-            let new = parse::<Snapshot>("snapshot", bytes)?;
             let root = &set.root.signed;
-            verify_threshold(
-                "snapshot",
-                &new.canonical_signed,
-                &new.signatures,
-                &root.keys,
-                &role_keys_of(root, RoleType::Snapshot),
-            )?;
+            let role_keys = role_keys_of(root, RoleType::Snapshot);
+            let new = parse_and_verify::<Snapshot>("snapshot", bytes, &root.keys, &role_keys)?;
             if let Some(old) = &set.snapshot {
                 for (name, old_meta) in &old.signed.meta {
                     let Some(new_meta) = new.signed.meta.get(name) else {
@@ -418,15 +409,8 @@ impl TrustedMetadata {
             set.check_snapshot_final()?;
             let meta = set.targets_meta(role)?.clone();
             check_integrity(role, bytes, &meta)?;
-            let new = parse::<Targets>(role, bytes)?;
-            verify_threshold(
-                role,
-                &new.canonical_signed,
-                &new.signatures,
-                &keys,
-                &role_keys,
-            )
-            .map_err(|e| e.signed_by(&format!("delegator {delegator:?}")))?;
+            let new = parse_and_verify::<Targets>(role, bytes, &keys, &role_keys)
+                .map_err(|e| e.signed_by(&format!("delegator {delegator:?}")))?;
             if new.signed.common.version != meta.version {
                 return Err(TrustError::BadVersion {
                     role: role.into(),
@@ -513,18 +497,6 @@ impl TrustedMetadata {
                 delegator: delegator.into(),
             })
     }
-}
-
-/// Parses `bytes` as role type `T`, naming `role` in errors. The canonical bytes
-/// borrow `bytes` when they can; callers keep an owned copy only of what they store.
-fn parse<'a, T: serde::de::DeserializeOwned + SignedCommon>(
-    role: &str,
-    bytes: &'a [u8],
-) -> Result<BorrowedEnvelope<'a, T>, TrustError> {
-    BorrowedEnvelope::<T>::from_slice(bytes).map_err(|source: ParseError| TrustError::Malformed {
-        role: role.into(),
-        source,
-    })
 }
 
 fn role_keys_of(root: &Root, role: RoleType) -> RoleKeys {

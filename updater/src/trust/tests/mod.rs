@@ -124,6 +124,7 @@ fn with_diamond_delegators(sim: &RepoSim) -> TrustedMetadata {
 
 // The tests, by topic.
 mod chains;
+mod large_documents;
 mod poisoning;
 mod root;
 mod targets;
