@@ -133,6 +133,7 @@ impl<'a> Checker<'a> {
         }
         let start = self.at;
         loop {
+            self.skip_plain_ascii();
             match self.peek()? {
                 b'"' => {
                     self.at += 1;
@@ -148,6 +149,30 @@ impl<'a> Checker<'a> {
                 0x20..=0x7f => self.at += 1,
                 _ => return None,
             }
+        }
+    }
+
+    /// Moves past a run of printable ASCII other than `"` and `\\`, eight bytes at a
+    /// time; stops at (or a few bytes before) the first other byte, which
+    /// [`Checker::string`] then looks at one by one.
+    fn skip_plain_ascii(&mut self) {
+        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+        // Nonzero in some byte's high bit if a byte of `x` is zero (and possibly for
+        // bytes above a zero byte: a false stop, never a missed one).
+        let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+        while let Some(chunk) = self.bytes.get(self.at..self.at + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let x = u64::from_ne_bytes(word);
+            let quote = has_zero(x ^ (ONES * u64::from(b'"')));
+            let backslash = has_zero(x ^ (ONES * u64::from(b'\\')));
+            // A byte below 0x20 or at or above 0x80.
+            let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+            if quote | backslash | control | (x & HIGH) != 0 {
+                return;
+            }
+            self.at += 8;
         }
     }
 
@@ -171,6 +196,10 @@ impl<'a> Checker<'a> {
         let digits = &self.bytes[digits_start..self.at];
         if digits.is_empty() || digits.len() > 20 || (digits[0] == b'0' && digits.len() > 1) {
             return false;
+        }
+        // Up to 18 digits always fit an i64; only longer ones need the exact test.
+        if digits.len() <= 18 {
+            return !(digits == b"0" && self.at - start == 2);
         }
         let Ok(text) = std::str::from_utf8(&self.bytes[start..self.at]) else {
             return false;
@@ -369,6 +398,45 @@ mod properties {
                 .iter()
                 .any(|(k, v)| k.contains(['"', '\\']) || has_escaped_key(v)),
             _ => false,
+        }
+    }
+
+    #[test]
+    fn every_byte_at_every_offset_of_a_long_string() {
+        // The word-at-a-time scan must stop for each byte a string may not hold
+        // plainly, wherever in an eight-byte word it falls.
+        for at in 0..24 {
+            for byte in 0u8..=255 {
+                let mut text = b"{\"k\":\"".to_vec();
+                let mut content = vec![b'a'; 24];
+                content[at] = byte;
+                text.extend_from_slice(&content);
+                text.extend_from_slice(b"\"}");
+                let plain = (0x20..0x80).contains(&byte) && byte != b'"' && byte != b'\\';
+                assert_eq!(is_canonical(&text), plain, "byte {byte:#x} at {at}");
+            }
+        }
+        assert!(is_canonical(
+            b"[\"aaaaaaaaaa\\\"bbbbbbbbbb\\\\cccccccccc\"]"
+        ));
+    }
+
+    #[test]
+    fn integers_at_the_edges_of_the_fast_path() {
+        for (text, expected) in [
+            ("999999999999999999", true), // 18 digits
+            ("-999999999999999999", true),
+            ("9223372036854775807", true),  // i64::MAX, 19 digits
+            ("-9223372036854775808", true), // i64::MIN
+            ("-9223372036854775809", false),
+            ("18446744073709551615", true), // u64::MAX, 20 digits
+            ("18446744073709551616", false),
+            ("100000000000000000000", false), // 21 digits
+            ("-0", false),
+            ("-1", true),
+            ("00", false),
+        ] {
+            assert_eq!(is_canonical(text.as_bytes()), expected, "{text}");
         }
     }
 
