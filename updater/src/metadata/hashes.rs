@@ -22,9 +22,46 @@ pub struct Hashes(Vec<(Cow<'static, str>, String)>);
 const KNOWN_ALGORITHMS: [&str; 5] = ["sha256", "sha384", "sha512", "sha512_256", "sha224"];
 
 fn algorithm_name(name: String) -> Cow<'static, str> {
-    match KNOWN_ALGORITHMS.iter().find(|known| **known == name) {
+    match known_algorithm(&name) {
         Some(known) => Cow::Borrowed(known),
         None => Cow::Owned(name),
+    }
+}
+
+fn known_algorithm(name: &str) -> Option<&'static str> {
+    KNOWN_ALGORITHMS
+        .iter()
+        .find(|known| **known == name)
+        .copied()
+}
+
+/// An algorithm name read from JSON: a known name is not allocated at all.
+struct AlgorithmName(Cow<'static, str>);
+
+impl<'de> Deserialize<'de> for AlgorithmName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+
+        impl Visitor<'_> for NameVisitor {
+            type Value = AlgorithmName;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a hash algorithm name")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<AlgorithmName, E> {
+                Ok(AlgorithmName(match known_algorithm(name) {
+                    Some(known) => Cow::Borrowed(known),
+                    None => Cow::Owned(name.to_owned()),
+                }))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, name: String) -> Result<AlgorithmName, E> {
+                Ok(AlgorithmName(algorithm_name(name)))
+            }
+        }
+
+        deserializer.deserialize_str(NameVisitor)
     }
 }
 
@@ -36,13 +73,14 @@ impl Hashes {
 
     /// Sets the digest of `algorithm`; the digest it replaces, if any.
     pub fn insert(&mut self, algorithm: String, digest: String) -> Option<String> {
-        match self
-            .0
-            .binary_search_by(|(a, _)| a.as_ref().cmp(algorithm.as_str()))
-        {
+        self.insert_named(algorithm_name(algorithm), digest)
+    }
+
+    fn insert_named(&mut self, algorithm: Cow<'static, str>, digest: String) -> Option<String> {
+        match self.0.binary_search_by(|(a, _)| a.as_ref().cmp(&algorithm)) {
             Ok(at) => Some(std::mem::replace(&mut self.0[at].1, digest)),
             Err(at) => {
-                self.0.insert(at, (algorithm_name(algorithm), digest));
+                self.0.insert(at, (algorithm, digest));
                 None
             }
         }
@@ -169,8 +207,10 @@ impl<'de> Deserialize<'de> for Hashes {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Hashes, A::Error> {
                 let mut hashes = Hashes(Vec::with_capacity(map.size_hint().unwrap_or(1).min(8)));
-                while let Some((algorithm, digest)) = map.next_entry::<String, String>()? {
-                    hashes.insert(algorithm, digest);
+                while let Some((AlgorithmName(algorithm), digest)) =
+                    map.next_entry::<AlgorithmName, String>()?
+                {
+                    hashes.insert_named(algorithm, digest);
                 }
                 hashes.0.shrink_to_fit();
                 Ok(hashes)
