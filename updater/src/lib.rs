@@ -61,6 +61,7 @@ pub mod release;
 pub mod store;
 pub mod trust;
 pub mod update;
+mod writeback;
 
 #[cfg(test)]
 pub(crate) mod testing;

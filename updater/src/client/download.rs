@@ -11,6 +11,7 @@ use crate::fetch::BoundedBody;
 use crate::integrity::{BackgroundCheck, IntegrityCheck};
 use crate::metadata::TargetFile;
 use crate::store::{sync_dir, target_file_name};
+use crate::writeback::Writeback;
 
 /// Called as a download progresses with (bytes so far, total bytes).
 pub type Progress<'a> = &'a mut (dyn FnMut(u64, u64) + Send);
@@ -189,6 +190,7 @@ impl Client {
         };
         let mut check = new_check()?;
         rewind(tmp)?;
+        let mut writeback = Writeback::new();
         let limits = self.config.transfer;
         let fetcher = self.fetcher.as_ref();
         let mut body = BoundedBody::start(fetcher, url, info.length, limits).await?;
@@ -212,6 +214,7 @@ impl Client {
                         // The server sent the whole file again: start over.
                         check = new_check()?;
                         rewind(tmp)?;
+                        writeback.restart();
                     }
                     continue;
                 }
@@ -220,6 +223,7 @@ impl Client {
             tmp.write_all(&chunk)
                 .map_err(Error::storage("writing", tmp.path()))?;
             check.update(chunk).map_err(refused)?;
+            writeback.wrote(tmp.as_file(), check.seen());
             if let Some(report) = progress.as_mut() {
                 report(check.seen(), info.length);
             }
