@@ -46,7 +46,10 @@ where
     T: serde::de::DeserializeOwned + SignedCommon + Send,
 {
     let unparsed = UnparsedEnvelope::from_slice(bytes).map_err(malformed(role))?;
-    if unparsed.signed.len() < PARALLEL_MIN_BYTES {
+    // Small documents, and those plainly not in canonical form (indented, as
+    // python-tuf writes by default: a canonical object is `{}` or starts `{"`), are
+    // parsed and checked in turn; a typed parse beside the check would be wasted.
+    if unparsed.signed.len() < PARALLEL_MIN_BYTES || !unparsed.signed.starts_with("{\"") {
         let envelope = unparsed.parse::<T>().map_err(malformed(role))?;
         verify_threshold(
             role,

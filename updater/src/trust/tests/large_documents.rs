@@ -80,6 +80,23 @@ fn accepts_a_large_document_not_in_canonical_form() {
 }
 
 #[test]
+fn accepts_a_large_compact_document_not_in_canonical_form() {
+    // Compact, so it is parsed beside the check, which then finds an escape
+    // canonical JSON does not write (`\/`): the document takes the sequential path.
+    let sim = large_sim();
+    let file = canonical_file(&signed_value(&sim), &[key(&sim, "targets")]);
+    let text = String::from_utf8(file).unwrap();
+    let escaped = text.replacen("\"pkg/000001/", "\"pkg\\/000001/", 1);
+    assert!(escaped != text, "the edit must change the document");
+    let (t, result) = offer_file(&sim, escaped.as_bytes());
+    result.unwrap();
+    assert_eq!(
+        t.targets("targets").unwrap().targets,
+        sim.targets["targets"].targets
+    );
+}
+
+#[test]
 fn rejects_a_large_document_not_in_canonical_form_with_a_bad_signature() {
     let mut sim = large_sim();
     sim.signers
