@@ -5,7 +5,7 @@
 # Usage: bash scripts/bench.sh [--runs N] [--big-runs N] [--big-mib M] [--quick]
 #                              [--no-big] [--no-publish] [--out FILE]
 #
-#   --runs N       runs per median for cold start and warm refresh (default 5)
+#   --runs N       runs per median for cold start and warm refresh (default 11)
 #   --big-runs N   runs per median for the big target (default 3)
 #   --big-mib M    size of the big target in MiB (default 1024)
 #   --quick        --runs 1 --big-runs 1 --no-publish, output to target/bench/quick.md
@@ -15,11 +15,12 @@
 #
 # Needs python3, curl, openssl and a Rust toolchain; installs python-tuf into
 # target/interop-venv and Debian's nginx the same way scripts/test.sh does. About
-# 7 minutes on 2 cores, most of it repo-tool publishing 100,000 targets twice.
+# 10 minutes on 2 cores from a cold cache: release builds (fat LTO) take half of it,
+# repo-tool publishing 100,000 targets twice most of the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=5
+runs=11
 big_runs=3
 big_mib=1024
 big=1
