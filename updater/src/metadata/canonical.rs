@@ -88,10 +88,10 @@ impl<'a> Checker<'a> {
         }
         let mut previous: Option<&'a [u8]> = None;
         loop {
-            let Some(key) = self.string() else {
+            let Some((key, escaped)) = self.string() else {
                 return false;
             };
-            if key.contains(&b'\\') || previous.is_some_and(|p| p >= key) {
+            if escaped || previous.is_some_and(|p| p >= key) {
                 return false;
             }
             previous = Some(key);
@@ -126,20 +126,22 @@ impl<'a> Checker<'a> {
     }
 
     /// A string of printable ASCII whose only escapes are `\"` and `\\`; its content
-    /// and closing quote.
-    fn string(&mut self) -> Option<&'a [u8]> {
+    /// and closing quote, and whether it holds an escape.
+    fn string(&mut self) -> Option<(&'a [u8], bool)> {
         if !self.eat(b'"') {
             return None;
         }
         let start = self.at;
+        let mut escaped = false;
         loop {
             self.skip_plain_ascii();
             match self.peek()? {
                 b'"' => {
                     self.at += 1;
-                    return Some(&self.bytes[start..self.at]);
+                    return Some((&self.bytes[start..self.at], escaped));
                 }
                 b'\\' => {
+                    escaped = true;
                     self.at += 1;
                     if !matches!(self.peek()?, b'"' | b'\\') {
                         return None;
@@ -153,23 +155,26 @@ impl<'a> Checker<'a> {
     }
 
     /// Moves past a run of printable ASCII other than `"` and `\\`, eight bytes at a
-    /// time; stops at (or a few bytes before) the first other byte, which
-    /// [`Checker::string`] then looks at one by one.
+    /// time, to the first other byte, which [`Checker::string`] then looks at (within
+    /// the last eight bytes of the input it goes one byte at a time).
     fn skip_plain_ascii(&mut self) {
-        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-        // Nonzero in some byte's high bit if a byte of `x` is zero (and possibly for
-        // bytes above a zero byte: a false stop, never a missed one).
+        const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+        const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+        // The high bit of each zero byte of `x` is set, and possibly of bytes above a
+        // zero byte (a borrow), never below: the lowest set bit marks the first.
         let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
         while let Some(chunk) = self.bytes.get(self.at..self.at + 8) {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
-            let x = u64::from_ne_bytes(word);
+            let x = u64::from_le_bytes(word);
             let quote = has_zero(x ^ (ONES * u64::from(b'"')));
             let backslash = has_zero(x ^ (ONES * u64::from(b'\\')));
-            // A byte below 0x20 or at or above 0x80.
+            // A byte below 0x20 (same borrow rule), or at or above 0x80.
             let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-            if quote | backslash | control | (x & HIGH) != 0 {
+            let stop = quote | backslash | control | (x & HIGH);
+            if stop != 0 {
+                // Little-endian: byte i of the word is bits 8i..8i+8.
+                self.at += (stop.trailing_zeros() / 8) as usize;
                 return;
             }
             self.at += 8;
