@@ -97,6 +97,34 @@ fn accepts_a_large_compact_document_not_in_canonical_form() {
 }
 
 #[test]
+fn a_compact_file_with_more_after_the_signed_part_is_read_in_full() {
+    // `{"signatures":…,"signed":{…},"x":1}`: the quick split would take
+    // `{…},"x":1` for the signed part; it is not one canonical value, so the file
+    // is read in full, as the sequential path reads it (unknown keys ignored).
+    let sim = large_sim();
+    let file = canonical_file(&signed_value(&sim), &[key(&sim, "targets")]);
+    let mut extended = file[..file.len() - 1].to_vec();
+    extended.extend_from_slice(br#","x":1}"#);
+    let (t, result) = offer_file(&sim, &extended);
+    result.unwrap();
+    assert_eq!(
+        t.targets("targets").unwrap().targets,
+        sim.targets["targets"].targets
+    );
+}
+
+#[test]
+fn a_compact_file_naming_a_key_twice_is_malformed() {
+    let sim = large_sim();
+    let signer = key(&sim, "targets");
+    let file = canonical_file(&signed_value(&sim), &[signer, signer]);
+    assert_rejects!(
+        offer_file(&sim, &file).1,
+        TrustError::Malformed { role, .. } if role == "targets"
+    );
+}
+
+#[test]
 fn rejects_a_large_document_not_in_canonical_form_with_a_bad_signature() {
     let mut sim = large_sim();
     sim.signers
