@@ -48,6 +48,15 @@ fn offer_file(sim: &RepoSim, file: &[u8]) -> (TrustedMetadata, Result<(), TrustE
     (t, result)
 }
 
+/// Offers `file` and asserts that it is accepted with every target `sim` lists.
+fn assert_accepted(sim: &RepoSim, file: &[u8]) {
+    let (t, result) = offer_file(sim, file);
+    result.unwrap();
+    let listed = &t.targets("targets").unwrap().targets;
+    assert_eq!(listed, &sim.targets["targets"].targets);
+    assert!(listed.len() > 1000);
+}
+
 /// `signed` signed with `keys` in canonical form, offered as targets metadata.
 fn offer(sim: &RepoSim, signed: &Value, keys: &[&TestKey]) -> Result<(), TrustError> {
     offer_file(sim, &canonical_file(signed, keys)).1
@@ -57,11 +66,7 @@ fn offer(sim: &RepoSim, signed: &Value, keys: &[&TestKey]) -> Result<(), TrustEr
 fn accepts_a_large_canonical_document() {
     let sim = large_sim();
     let file = canonical_file(&signed_value(&sim), &[key(&sim, "targets")]);
-    let (t, result) = offer_file(&sim, &file);
-    result.unwrap();
-    let listed = &t.targets("targets").unwrap().targets;
-    assert_eq!(listed, &sim.targets["targets"].targets);
-    assert!(listed.len() > 1000);
+    assert_accepted(&sim, &file);
 }
 
 #[test]
@@ -71,12 +76,7 @@ fn accepts_a_large_document_not_in_canonical_form() {
     let sim = large_sim();
     let file = sim.targets_bytes("targets");
     assert!(file.len() >= PARALLEL_MIN_BYTES && file.contains(&b'\n'));
-    let (t, result) = offer_file(&sim, &file);
-    result.unwrap();
-    assert_eq!(
-        t.targets("targets").unwrap().targets,
-        sim.targets["targets"].targets
-    );
+    assert_accepted(&sim, &file);
 }
 
 #[test]
@@ -88,12 +88,7 @@ fn accepts_a_large_compact_document_not_in_canonical_form() {
     let text = String::from_utf8(file).unwrap();
     let escaped = text.replacen("\"pkg/000001/", "\"pkg\\/000001/", 1);
     assert!(escaped != text, "the edit must change the document");
-    let (t, result) = offer_file(&sim, escaped.as_bytes());
-    result.unwrap();
-    assert_eq!(
-        t.targets("targets").unwrap().targets,
-        sim.targets["targets"].targets
-    );
+    assert_accepted(&sim, escaped.as_bytes());
 }
 
 #[test]
@@ -105,12 +100,7 @@ fn a_compact_file_with_more_after_the_signed_part_is_read_in_full() {
     let file = canonical_file(&signed_value(&sim), &[key(&sim, "targets")]);
     let mut extended = file[..file.len() - 1].to_vec();
     extended.extend_from_slice(br#","x":1}"#);
-    let (t, result) = offer_file(&sim, &extended);
-    result.unwrap();
-    assert_eq!(
-        t.targets("targets").unwrap().targets,
-        sim.targets["targets"].targets
-    );
+    assert_accepted(&sim, &extended);
 }
 
 #[test]
