@@ -115,6 +115,12 @@ struct RawEnvelope<'a> {
     signatures: Vec<Signature>,
 }
 
+/// The first signature whose key id an earlier one already names.
+fn repeated_keyid(signatures: &[Signature]) -> Option<&Signature> {
+    let mut keyids = std::collections::HashSet::new();
+    signatures.iter().find(|s| !keyids.insert(&s.keyid))
+}
+
 /// A metadata file whose envelope has been read (its `signatures` parsed, no key id
 /// twice) but whose `signed` part is still the bytes received. The first half of
 /// [`BorrowedEnvelope::from_slice`], so that the trusted set can check signatures
@@ -134,8 +140,7 @@ impl<'a> UnparsedEnvelope<'a> {
     /// two signatures with one key id (ambiguous, refused as python-tuf does).
     pub(crate) fn from_slice(bytes: &'a [u8]) -> Result<Self, ParseError> {
         let raw: RawEnvelope<'a> = serde_json::from_slice(bytes)?;
-        let mut keyids = std::collections::HashSet::new();
-        if let Some(dup) = raw.signatures.iter().find(|s| !keyids.insert(&s.keyid)) {
+        if let Some(dup) = repeated_keyid(&raw.signatures) {
             return Err(ParseError::Invalid(format!(
                 "more than one signature with key id {:?}",
                 dup.keyid
@@ -163,8 +168,7 @@ impl<'a> UnparsedEnvelope<'a> {
         let mut stream = serde_json::Deserializer::from_slice(inner).into_iter::<Vec<Signature>>();
         let signatures = stream.next()?.ok()?;
         let signed = inner[stream.byte_offset()..].strip_prefix(MIDDLE)?;
-        let mut keyids = std::collections::HashSet::new();
-        if !signatures.iter().all(|s| keyids.insert(&s.keyid)) {
+        if repeated_keyid(&signatures).is_some() {
             return None;
         }
         Some(UnparsedEnvelope {

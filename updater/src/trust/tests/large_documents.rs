@@ -48,6 +48,12 @@ fn offer_file(sim: &RepoSim, file: &[u8]) -> (TrustedMetadata, Result<(), TrustE
     (t, result)
 }
 
+/// The description of the first target listed in `signed`.
+fn first_target(signed: &mut Value) -> &mut Value {
+    let listed = signed["targets"].as_object_mut().unwrap();
+    listed.values_mut().next().unwrap()
+}
+
 /// Offers `file` and asserts that it is accepted with every target `sim` lists.
 fn assert_accepted(sim: &RepoSim, file: &[u8]) {
     let (t, result) = offer_file(sim, file);
@@ -154,12 +160,7 @@ fn a_large_document_that_does_not_parse_is_malformed_even_if_unsigned() {
     // sequential order.
     let sim = large_sim();
     let mut signed = signed_value(&sim);
-    let first = signed["targets"]
-        .as_object_mut()
-        .unwrap()
-        .values_mut()
-        .next()
-        .unwrap();
+    let first = first_target(&mut signed);
     first["length"] = Value::from("one");
     let stranger = TestKey::generate();
     for keys in [vec![&stranger], vec![key(&sim, "targets")]] {
@@ -175,12 +176,7 @@ fn a_large_document_failing_a_role_rule_is_malformed() {
     // Parses, is signed, but a target lists no hashes (spec: at least one).
     let sim = large_sim();
     let mut signed = signed_value(&sim);
-    let first = signed["targets"]
-        .as_object_mut()
-        .unwrap()
-        .values_mut()
-        .next()
-        .unwrap();
+    let first = first_target(&mut signed);
     first["hashes"] = serde_json::json!({});
     assert_rejects!(
         offer(&sim, &signed, &[key(&sim, "targets")]),
