@@ -1,6 +1,6 @@
 //! Canonical JSON depends only on the value, never on how the input was written:
 //! the same value re-encoded with other whitespace and key order gives the same
-//! canonical bytes (the property signatures rely on). OLPC canonical JSON leaves
+//! canonical bytes (the property signatures rely on). Canonical JSON leaves
 //! control characters in strings unescaped, so its output is not always strict JSON
 //! and is not parsed back here.
 //!

@@ -1,20 +1,48 @@
-//! OLPC canonical JSON (the form TUF signatures cover), via the `olpc-cjson` crate.
+//! Canonical JSON as TUF signatures cover it, written byte for byte as the reference
+//! implementation writes it: securesystemslib's `encode_canonical`, which python-tuf
+//! signs and verifies with (go-tuf agrees).
+//!
+//! The form:
+//! - object members sorted by the code points of their (unescaped) keys; a key that
+//!   is a prefix of another comes first (`"report"` before `"report (old)"`);
+//! - strings written as they are, with only `"` and `\` escaped (control characters
+//!   and non-ASCII text are written raw, as UTF-8);
+//! - no Unicode normalisation of any kind: two canonically equivalent strings
+//!   (precomposed `é` and `e` + U+0301) stay two different strings;
+//! - integers only (a float is refused), `true`, `false`, `null`, no white space.
+//!
+//! The encoding is injective: two different values never have the same canonical
+//! bytes. Together with [`parse_signed_value`](super::parse_signed_value), which
+//! refuses an object that names one key twice, this is what makes a signature over the
+//! canonical bytes a signature over the document the client acts on.
+//!
+//! This was once delegated to the `olpc-cjson` crate, which NFC-normalises strings
+//! and merges keys that normalise alike: two targets whose names differ only in
+//! normalisation were then covered by one signed entry. The encoder is small, and
+//! `tests/canonical_differential.rs` checks it against securesystemslib itself.
 
 use super::ParseError;
 use serde::Serialize;
+use serde_json::Value;
 
-/// Writes `value` in OLPC canonical JSON: keys sorted, no insignificant white space,
-/// only `"` and `\` escaped in strings, integers only.
+/// Writes `value` in canonical JSON (see the module docs): what a signature over it
+/// covers, byte-identical to securesystemslib's `encode_canonical`.
 ///
 /// # Errors
-/// [`ParseError::Canonical`] when the value holds a float or cannot be serialised.
+/// [`ParseError::Canonical`] when the value holds a number that is not an integer
+/// within i64/u64, or cannot be represented as JSON at all.
 pub fn canonical_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ParseError> {
+    let value = serde_json::to_value(value).map_err(|e| ParseError::Canonical(e.to_string()))?;
+    canonical_value_bytes(&value)
+}
+
+/// [`canonical_bytes`] of a JSON value, without the copy into a new value.
+///
+/// # Errors
+/// As [`canonical_bytes`].
+pub fn canonical_value_bytes(value: &Value) -> Result<Vec<u8>, ParseError> {
     let mut out = Vec::new();
-    let mut ser =
-        serde_json::Serializer::with_formatter(&mut out, olpc_cjson::CanonicalFormatter::new());
-    value
-        .serialize(&mut ser)
-        .map_err(|e| ParseError::Canonical(e.to_string()))?;
+    write_value(value, &mut out)?;
     Ok(out)
 }
 
@@ -26,15 +54,84 @@ pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String, ParseE
     String::from_utf8(canonical_bytes(value)?).map_err(|e| ParseError::Canonical(e.to_string()))
 }
 
+fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), ParseError> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(number) => {
+            if let Some(n) = number.as_u64() {
+                out.extend_from_slice(n.to_string().as_bytes());
+            } else if let Some(n) = number.as_i64() {
+                out.extend_from_slice(n.to_string().as_bytes());
+            } else {
+                return Err(ParseError::Canonical(format!(
+                    "{number} is not an integer; canonical JSON has no floats"
+                )));
+            }
+        }
+        Value::String(text) => write_string(text, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(item, out)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            // `str` order is code point order (UTF-8 preserves it), which is Python's
+            // `sorted()` over `str` keys. serde_json's map is already sorted unless a
+            // dependency turned on its insertion-order feature; sort in any case.
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            if !members.is_sorted_by(|a, b| a.0 < b.0) {
+                members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            }
+            out.push(b'{');
+            for (i, (key, item)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(key, out);
+                out.push(b':');
+                write_value(item, out)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+/// A string with only `"` and `\` escaped, every other byte as it is.
+fn write_string(text: &str, out: &mut Vec<u8>) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    let bytes = text.as_bytes();
+    let mut plain_from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'"' || b == b'\\' {
+            out.extend_from_slice(&bytes[plain_from..i]);
+            out.push(b'\\');
+            plain_from = i;
+        }
+    }
+    out.extend_from_slice(&bytes[plain_from..]);
+    out.push(b'"');
+}
+
 /// True when `bytes` are one JSON value written exactly as [`canonical_bytes`]
 /// writes it, so that a signature over the canonical form can be checked against
 /// `bytes` themselves, with no parse-and-serialise round trip.
 ///
-/// Guarantee: when this returns `true`, `canonical_bytes` of the value `bytes` parse
-/// to is byte-identical to `bytes` (property-tested below). It is conservative: it
-/// returns `false` for some canonical texts (any non-ASCII byte, which canonical
-/// JSON would NFC-normalise; an escape in an object key), and the caller then
-/// takes the round trip.
+/// Guarantee: when this returns `true`, `bytes` parse (with every object's keys
+/// distinct) and `canonical_bytes` of the value they parse to is byte-identical to
+/// `bytes` (property-tested below, differentially tested against securesystemslib in
+/// `tests/canonical_differential.rs`, fuzzed). It is conservative: it returns `false`
+/// for some canonical texts (an escape in an object key; a control character, which
+/// canonical JSON writes raw and JSON does not allow), and the caller then takes the
+/// round trip.
 pub fn is_canonical(bytes: &[u8]) -> bool {
     let mut checker = Checker { bytes, at: 0 };
     checker.value(0) && checker.at == bytes.len()
@@ -79,8 +176,10 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Keys strictly increasing in the order the canonical writer sorts them: by
-    /// their written bytes, closing quote included (so `"a "` sorts before `"a"`).
+    /// Keys strictly increasing in the order the canonical writer sorts them: by code
+    /// point, which for keys written without escapes is the order of their UTF-8
+    /// bytes (a key that is a prefix of another comes first: `"a"` before `"a "`).
+    /// Strictly increasing also means no key twice.
     fn object(&mut self, depth: usize) -> bool {
         self.at += 1;
         if self.eat(b'}') {
@@ -125,20 +224,26 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// A string of printable ASCII whose only escapes are `\"` and `\\`; its content
-    /// and closing quote, and whether it holds an escape.
+    /// A string of valid UTF-8 with no control character, whose only escapes are
+    /// `\"` and `\\`; its content as written (without the quotes), and whether it
+    /// holds an escape.
     fn string(&mut self) -> Option<(&'a [u8], bool)> {
         if !self.eat(b'"') {
             return None;
         }
         let start = self.at;
         let mut escaped = false;
+        let mut non_ascii = false;
         loop {
             self.skip_plain_ascii();
             match self.peek()? {
                 b'"' => {
+                    let content = &self.bytes[start..self.at];
+                    if non_ascii && std::str::from_utf8(content).is_err() {
+                        return None;
+                    }
                     self.at += 1;
-                    return Some((&self.bytes[start..self.at], escaped));
+                    return Some((content, escaped));
                 }
                 b'\\' => {
                     escaped = true;
@@ -149,6 +254,10 @@ impl<'a> Checker<'a> {
                     self.at += 1;
                 }
                 0x20..=0x7f => self.at += 1,
+                0x80..=0xff => {
+                    non_ascii = true;
+                    self.at += 1;
+                }
                 _ => return None,
             }
         }
@@ -246,6 +355,29 @@ mod tests {
     }
 
     #[test]
+    fn sorts_by_code_point_with_prefixes_first() {
+        // The reference sorts `str` keys; quoted bytes would put `"report (old)"`
+        // first, since ' ' (0x20) sorts below '"' (0x22).
+        let v = json!({"report (old)": 1, "report": 2, "réport": 3, "re\u{301}port": 4, "z": 5});
+        assert_eq!(
+            canonical_json(&v).unwrap(),
+            "{\"report\":2,\"report (old)\":1,\"re\u{301}port\":4,\"réport\":3,\"z\":5}"
+        );
+    }
+
+    #[test]
+    fn never_normalises_unicode() {
+        // Precomposed and decomposed forms of one name stay two keys and two values.
+        let v = json!({"r\u{e9}sum\u{e9}": "\u{c5}", "re\u{301}sume\u{301}": "A\u{30a}"});
+        let written = canonical_json(&v).unwrap();
+        assert_eq!(
+            written,
+            "{\"re\u{301}sume\u{301}\":\"A\u{30a}\",\"r\u{e9}sum\u{e9}\":\"\u{c5}\"}"
+        );
+        assert!(is_canonical(written.as_bytes()));
+    }
+
+    #[test]
     fn keeps_negative_and_large_integers() {
         let v = json!({"n": -5, "u": u64::MAX});
         assert_eq!(
@@ -255,7 +387,7 @@ mod tests {
     }
 }
 
-/// Property tests: the canonical writer against a reference written from the OLPC
+/// Property tests: the canonical writer against a reference written from securesystemslib's
 /// definition, and the fast-path check against the writer.
 #[cfg(test)]
 mod properties {
@@ -271,6 +403,8 @@ mod properties {
             "[ -~]{0,12}",
             "[a-z\"\\\\\n\t\u{1}/]{0,8}",
             "[a-zé\u{301}\u{e9}ü]{0,6}",
+            // Keys that are prefixes of one another, followed by bytes below and above '"'.
+            "(re|ré|re\u{301})(port)?[ !#(\"\\\\]{0,2}",
         ];
         let leaf = prop_oneof![
             Just(Value::Null),
@@ -288,9 +422,9 @@ mod properties {
         })
     }
 
-    /// OLPC canonical JSON written from its definition, for values whose strings
-    /// are ASCII (where NFC normalisation changes nothing): keys sorted by their
-    /// written bytes, only `"` and `\` escaped, no white space, integers.
+    /// Canonical JSON written from securesystemslib's definition: keys sorted by
+    /// code point (Python's `sorted()` over `str`), only `"` and `\` escaped, no
+    /// white space, integers.
     fn reference(value: &Value, out: &mut Vec<u8>) {
         fn string(s: &str, out: &mut Vec<u8>) {
             out.push(b'"');
@@ -318,17 +452,17 @@ mod properties {
                 out.push(b']');
             }
             Value::Object(map) => {
-                let mut entries: Vec<(Vec<u8>, &Value)> = map
+                let mut entries: Vec<(Vec<u8>, Vec<char>, &Value)> = map
                     .iter()
                     .map(|(k, v)| {
                         let mut key = Vec::new();
                         string(k, &mut key);
-                        (key, v)
+                        (key, k.chars().collect(), v)
                     })
                     .collect();
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                entries.sort_by(|a, b| a.1.cmp(&b.1));
                 out.push(b'{');
-                for (i, (key, v)) in entries.iter().enumerate() {
+                for (i, (key, _, v)) in entries.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
@@ -345,9 +479,8 @@ mod properties {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
         #[test]
-        fn canonical_bytes_match_the_reference_on_ascii(value in json()) {
+        fn canonical_bytes_match_the_reference(value in json()) {
             let written = canonical_bytes(&value).unwrap();
-            prop_assume!(written.is_ascii());
             let mut expected = Vec::new();
             reference(&value, &mut expected);
             prop_assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&expected));
@@ -369,12 +502,12 @@ mod properties {
             }
         }
 
-        /// Completeness where it matters: the canonical form of any value with
-        /// printable-ASCII strings and unescaped keys takes the fast path.
+        /// Completeness where it matters: the canonical form of any value without
+        /// control characters and with unescaped keys takes the fast path.
         #[test]
-        fn canonical_text_of_printable_ascii_is_accepted(value in json()) {
+        fn canonical_text_without_control_characters_is_accepted(value in json()) {
             let written = canonical_bytes(&value).unwrap();
-            let plain = written.iter().all(|b| (0x20..0x80).contains(b));
+            let plain = written.iter().all(|b| *b >= 0x20);
             prop_assume!(plain && !has_escaped_key(&value));
             prop_assert!(is_canonical(&written), "{}", String::from_utf8_lossy(&written));
         }
@@ -417,8 +550,17 @@ mod properties {
                 content[at] = byte;
                 text.extend_from_slice(&content);
                 text.extend_from_slice(b"\"}");
+                // A lone byte at or above 0x80 is not UTF-8.
                 let plain = (0x20..0x80).contains(&byte) && byte != b'"' && byte != b'\\';
                 assert_eq!(is_canonical(&text), plain, "byte {byte:#x} at {at}");
+                // Two-byte UTF-8 sequences (U+0080..U+07FF) are taken at any offset.
+                if (0xc2..=0xdf).contains(&byte) && at < 23 {
+                    content[at + 1] = 0x80;
+                    let mut text = b"{\"k\":\"".to_vec();
+                    text.extend_from_slice(&content);
+                    text.extend_from_slice(b"\"}");
+                    assert!(is_canonical(&text), "sequence {byte:#x} 0x80 at {at}");
+                }
             }
         }
         assert!(is_canonical(
@@ -457,7 +599,11 @@ mod properties {
             b"{\"a\":18446744073709551616}", // above u64
             b"{\"a\":\"\\n\"}",              // escape canonical JSON does not use
             b"{\"a\":\"\\u0041\"}",
-            b"{\"a\":\"\xc3\xa9\"}", // non-ASCII: NFC is the writer's business
+            b"{\"a\":\"\xc3\"}",         // not UTF-8
+            b"{\"a\":\"\xed\xa0\x80\"}", // a surrogate, not UTF-8
+            b"{\"a \":1,\"a\":2}",       // a prefix after the longer key
+            b"{\"\xc3\xa9\":1,\"z\":2}", // U+00E9 after U+007A
+            b"{\"a\\\"\":1}",            // an escaped key: taken the long way
             b"[1,]",
             b"{\"a\":1}x",
             b"",
@@ -466,7 +612,8 @@ mod properties {
         }
         for text in [
             &b"{}"[..],
-            b"{\"a \":1,\"a\":[true,false,null,-5,18446744073709551615,\"q\\\"b\\\\\"]}",
+            b"{\"a\":[true,false,null,-5,18446744073709551615,\"q\\\"b\\\\\"],\"a \":1}",
+            b"{\"a\":\"\xc3\xa9\",\"e\xcc\x81\":\"\xe2\x80\xa8\",\"z\":1,\"\xc3\xa9\":2}",
             b"-9223372036854775808",
             b"0",
         ] {

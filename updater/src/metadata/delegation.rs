@@ -171,11 +171,7 @@ impl DelegatedRole {
             let dirs: Vec<&str> = prefix.trim_end_matches('/').split('/').collect();
             return patterns.iter().any(|pattern| {
                 let parts: Vec<&str> = pattern.split('/').collect();
-                parts.len() > dirs.len()
-                    && dirs
-                        .iter()
-                        .zip(&parts)
-                        .all(|(d, p)| glob_part(d.as_bytes(), p.as_bytes()))
+                parts.len() > dirs.len() && dirs.iter().zip(&parts).all(|(d, p)| glob_part(d, p))
             });
         }
         self.path_hash_prefixes.is_some()
@@ -260,44 +256,44 @@ fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
-/// Spec 5.6.7.2 path matching: target and pattern have the same number of
-/// `/`-separated parts and each part matches shell-style (`*` and `?` never
-/// match `/`; `[abc]`, `[a-z]` and `[!x]` classes).
+/// Spec 5.6.7.2 path matching, as python-tuf does it: target and pattern have the
+/// same number of `/`-separated parts and each part matches the pattern's part as
+/// Python's `fnmatch` matches it (`*` any run of characters, `?` one character,
+/// `[abc]`, `[a-z]` and `[!x]` classes; an unclosed `[` is literal). Matching is per
+/// Unicode character, never per byte: `é` is one character for `?` and `[é]`.
 pub fn path_matches_pattern(target_path: &str, pattern: &str) -> bool {
     let targets: Vec<&str> = target_path.split('/').collect();
     let patterns: Vec<&str> = pattern.split('/').collect();
-    targets.len() == patterns.len()
-        && targets
-            .iter()
-            .zip(&patterns)
-            .all(|(t, p)| glob_part(t.as_bytes(), p.as_bytes()))
+    targets.len() == patterns.len() && targets.iter().zip(&patterns).all(|(t, p)| glob_part(t, p))
 }
 
 /// fnmatch-style matching of one path part, iterative with single backtracking.
-fn glob_part(text: &[u8], pattern: &[u8]) -> bool {
+fn glob_part(text: &str, pattern: &str) -> bool {
+    let text: Vec<char> = text.chars().collect();
+    let pattern: Vec<char> = pattern.chars().collect();
     let (mut t, mut p) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
         if p < pattern.len() {
             match pattern[p] {
-                b'*' => {
+                '*' => {
                     star = Some((p, t));
                     p += 1;
                     continue;
                 }
-                b'?' => {
+                '?' => {
                     t += 1;
                     p += 1;
                     continue;
                 }
-                b'[' => {
+                '[' => {
                     if let Some((matched, next)) = class_match(&pattern[p..], text[t]) {
                         if matched {
                             t += 1;
                             p += next;
                             continue;
                         }
-                    } else if text[t] == b'[' {
+                    } else if text[t] == '[' {
                         // An unclosed '[' is a literal.
                         t += 1;
                         p += 1;
@@ -321,24 +317,24 @@ fn glob_part(text: &[u8], pattern: &[u8]) -> bool {
             None => return false,
         }
     }
-    pattern[p..].iter().all(|&c| c == b'*')
+    pattern[p..].iter().all(|&c| c == '*')
 }
 
 /// Matches a `[...]` class at the start of `pattern` against `c`. Returns whether
 /// it matched and the class's length, or `None` if the class is not closed.
-fn class_match(pattern: &[u8], c: u8) -> Option<(bool, usize)> {
+fn class_match(pattern: &[char], c: char) -> Option<(bool, usize)> {
     let mut i = 1;
-    let negate = matches!(pattern.get(i), Some(b'!'));
+    let negate = matches!(pattern.get(i), Some('!'));
     if negate {
         i += 1;
     }
     let start = i;
     let mut matched = false;
     while i < pattern.len() {
-        if pattern[i] == b']' && i > start {
+        if pattern[i] == ']' && i > start {
             return Some((matched != negate, i + 1));
         }
-        if i + 2 < pattern.len() && pattern[i + 1] == b'-' && pattern[i + 2] != b']' {
+        if i + 2 < pattern.len() && pattern[i + 1] == '-' && pattern[i + 2] != ']' {
             if pattern[i] <= c && c <= pattern[i + 2] {
                 matched = true;
             }
@@ -377,6 +373,15 @@ mod tests {
             ("abd", "a*c", false),
             ("", "", true),
             ("[x", "[x", true),
+            // Per character, as python-tuf's fnmatch: é is one character.
+            ("docs/é", "docs/?", true),
+            ("docs/é", "docs/??", false),
+            ("docs/é", "docs/[é]", true),
+            ("docs/é", "docs/[!é]", false),
+            ("docs/ü", "docs/[à-ÿ]", true),
+            ("한국", "?국", true),
+            ("e\u{301}", "?", false), // decomposed: two characters
+            ("e\u{301}", "??", true),
         ];
         for (target, pattern, expected) in cases {
             assert_eq!(

@@ -14,12 +14,14 @@ mod expiry;
 mod hashes;
 mod keys;
 mod sorted_map;
+mod strict_value;
 
-pub use canonical::{canonical_bytes, canonical_json, is_canonical};
+pub use canonical::{canonical_bytes, canonical_json, canonical_value_bytes, is_canonical};
 pub use delegation::{DelegatedRole, Delegations, SuccinctRoles};
 pub use expiry::{format_expiry, parse_expiry};
 pub use hashes::Hashes;
 pub use keys::{Key, KeyError, KeyId};
+pub use strict_value::parse_strict_value;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -103,7 +105,8 @@ pub struct Envelope<T> {
     pub signed: T,
     /// The `signatures` list as received; no key id appears twice.
     pub signatures: Vec<Signature>,
-    /// OLPC canonical JSON of the received `signed` object: what signatures cover.
+    /// Canonical JSON of the received `signed` object: what signatures cover, and
+    /// what `signed` was built from.
     pub canonical_signed: Vec<u8>,
 }
 
@@ -211,10 +214,14 @@ impl<'a> UnparsedEnvelope<'a> {
                 let signed = self.parse_signed()?;
                 self.into_envelope(signed, Cow::Borrowed(received))
             }
+            // Otherwise the signatures cover the canonical form of the value the
+            // bytes hold, and the document is built from that same value: canonical
+            // JSON is injective (no normalisation), and a key named twice is refused,
+            // so the document is a function of the bytes the signatures cover.
             None => {
-                let value: Value = serde_json::from_str(self.signed)?;
-                let canonical = canonical_bytes(&value)?;
-                let signed = serde_json::from_value(value)?;
+                let value = parse_strict_value(self.signed)?;
+                let canonical = canonical_value_bytes(&value)?;
+                let signed = T::deserialize(&value)?;
                 self.into_envelope(signed, Cow::Owned(canonical))
             }
         }
@@ -270,7 +277,8 @@ pub struct BorrowedEnvelope<'a, T> {
     pub signed: T,
     /// The `signatures` list as received; no key id appears twice.
     pub signatures: Vec<Signature>,
-    /// OLPC canonical JSON of the received `signed` object: what signatures cover.
+    /// Canonical JSON of the received `signed` object: what signatures cover, and
+    /// what `signed` was built from.
     pub canonical_signed: Cow<'a, [u8]>,
 }
 
@@ -292,6 +300,33 @@ impl<'a, T: serde::de::DeserializeOwned + SignedCommon> BorrowedEnvelope<'a, T> 
             signatures: self.signatures,
             canonical_signed: self.canonical_signed.into_owned(),
         }
+    }
+}
+
+/// The bytes that signatures over the `signed` part of the metadata file `file` cover,
+/// found the way the trusted set finds them: the `signed` part as received when a
+/// compactly written file's `signed` part is already canonical (no copy), otherwise
+/// the canonical form of the value it holds.
+///
+/// Guarantee: the result is canonical JSON (see [`canonical_bytes`]) of the `signed`
+/// value, whichever way it was found.
+///
+/// # Errors
+/// [`ParseError`] when the file is not of the envelope shape, its `signed` part names
+/// a key twice in one object, or holds a float.
+pub fn signed_bytes(file: &[u8]) -> Result<Cow<'_, [u8]>, ParseError> {
+    if let Some(received) = UnparsedEnvelope::split_compact(file)
+        .as_ref()
+        .and_then(UnparsedEnvelope::canonical_as_received)
+    {
+        return Ok(Cow::Borrowed(received));
+    }
+    let envelope = UnparsedEnvelope::from_slice(file)?;
+    match envelope.canonical_as_received() {
+        Some(received) => Ok(Cow::Borrowed(received)),
+        None => Ok(Cow::Owned(canonical_value_bytes(&parse_strict_value(
+            envelope.signed,
+        )?)?)),
     }
 }
 
