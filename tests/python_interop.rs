@@ -35,6 +35,66 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Target names that canonical JSON encoders have got wrong: names that are
+/// prefixes of one another followed by bytes below and above `"`, and precomposed
+/// and decomposed twins (accented Latin, Hangul, kana with a voicing mark).
+const TRICKY_NAMES: &[&str] = &[
+    "report",
+    "report (old)",
+    "report!",
+    "report$1",
+    "r\u{e9}sum\u{e9}.txt",
+    "re\u{301}sume\u{301}.txt",
+    "\u{d55c}\u{ad6d}\u{c5b4}.txt",
+    "\u{1112}\u{1161}\u{11ab}\u{1100}\u{116e}\u{11a8}\u{110b}\u{1165}.txt",
+    "\u{304c}\u{3063}\u{3053}\u{3046}.txt",
+    "\u{304b}\u{3099}\u{3063}\u{3053}\u{3046}.txt",
+];
+
+/// Names with URL syntax in them (`#` starts a fragment, `?` a query, `%` an
+/// escape): python-tuf writes them, though its own client requests them unencoded
+/// and cannot download them; ours encodes each segment and can.
+const URL_SYNTAX_NAMES: &[&str] = &["report#1", "50%41off", "what?.txt"];
+
+/// The content the tests give the tricky target `name`.
+fn tricky_content(name: &str) -> String {
+    format!("tricky {name}")
+}
+
+/// Runs python-tuf's ngclient (`ngclient_download.py`) against the repository at
+/// `base`, trusting `root`, for `names`; asserts that it succeeds and returns the
+/// content of each downloaded file, in order.
+async fn ngclient_download(base: &str, root: &Path, names: &[String]) -> Vec<Vec<u8>> {
+    let work = tempfile::tempdir().unwrap();
+    let metadata_dir = work.path().join("py-client");
+    let out = work.path().join("py-out");
+    std::fs::create_dir_all(&metadata_dir).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::copy(root, metadata_dir.join("root.json")).unwrap();
+    let mut args = vec![
+        script("ngclient_download.py").into_os_string(),
+        metadata_dir.into_os_string(),
+        format!("{base}metadata/").into(),
+        format!("{base}targets/").into(),
+        out.into_os_string(),
+    ];
+    args.extend(names.iter().map(Into::into));
+    let interpreter = python();
+    let output =
+        tokio::task::spawn_blocking(move || Command::new(interpreter).args(args).output().unwrap())
+            .await
+            .unwrap();
+    assert!(
+        output.status.success(),
+        "python-tuf refused the repository: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let contents: Vec<Vec<u8>> = printed.lines().map(|p| std::fs::read(p).unwrap()).collect();
+    assert_eq!(contents.len(), names.len());
+    contents
+}
+
 fn file_url(path: &Path) -> Url {
     Url::from_directory_path(path).unwrap()
 }
@@ -47,6 +107,8 @@ async fn updater_reads_a_hash_binned_repository_written_by_python_tuf() {
         .arg(script("make_repo.py"))
         .arg(&repo)
         .args(["300", "6"])
+        .args(TRICKY_NAMES)
+        .args(URL_SYNTAX_NAMES)
         .output()
         .unwrap();
     assert!(
@@ -83,7 +145,36 @@ async fn updater_reads_a_hash_binned_repository_written_by_python_tuf() {
         assert_eq!(std::fs::read_to_string(path).unwrap(), content);
     }
     // Only the bins holding the requested targets were fetched: 64 bins exist.
-    let bins = std::fs::read_dir(&metadata_dir)
+    let bins_before_tricky = count_bins(&metadata_dir);
+    assert!(
+        (1..=3).contains(&bins_before_tricky),
+        "{bins_before_tricky} bins loaded"
+    );
+    // Names python-tuf signed in its (indented) top-level targets and in its bins.
+    for dir in ["top", "files"] {
+        for name in TRICKY_NAMES.iter().chain(URL_SYNTAX_NAMES) {
+            let path = format!("{dir}/{name}");
+            let info = client.target_info(&path).await.unwrap();
+            let file = client
+                .download_target(&path, &info, &out, None)
+                .await
+                .unwrap();
+            assert_eq!(
+                std::fs::read_to_string(file).unwrap(),
+                tricky_content(name),
+                "{path}"
+            );
+        }
+    }
+    let err = client.target_info("files/file-300.txt").await.unwrap_err();
+    assert!(
+        matches!(err, updater::Error::TargetNotFound { .. }),
+        "{err}"
+    );
+}
+
+fn count_bins(metadata_dir: &Path) -> usize {
+    std::fs::read_dir(metadata_dir)
         .unwrap()
         .filter(|e| {
             e.as_ref()
@@ -92,13 +183,7 @@ async fn updater_reads_a_hash_binned_repository_written_by_python_tuf() {
                 .to_string_lossy()
                 .starts_with("bins-")
         })
-        .count();
-    assert!((1..=3).contains(&bins), "{bins} bins loaded");
-    let err = client.target_info("files/file-300.txt").await.unwrap_err();
-    assert!(
-        matches!(err, updater::Error::TargetNotFound { .. }),
-        "{err}"
-    );
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,70 +215,37 @@ async fn python_tuf_client_downloads_from_a_repository_published_by_repo_tool() 
     )
     .unwrap();
     repo.add_target("README", b"readme".to_vec(), None).unwrap();
+    for name in TRICKY_NAMES {
+        repo.add_target(
+            &format!("docs/{name}"),
+            tricky_content(name).into_bytes(),
+            None,
+        )
+        .unwrap();
+    }
     repo.publish(&repo_dir, &signers, now).unwrap();
     let server = StaticServer::start(&repo_dir, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
-
-    let metadata_dir = work.path().join("py-client");
-    let out = work.path().join("py-out");
-    std::fs::create_dir_all(&metadata_dir).unwrap();
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::copy(
-        repo_dir.join("metadata/1.root.json"),
-        metadata_dir.join("root.json"),
-    )
-    .unwrap();
     let base = server.base_url();
-    let args = vec![
-        script("ngclient_download.py").into_os_string(),
-        metadata_dir.clone().into_os_string(),
-        format!("{base}metadata/").into(),
-        format!("{base}targets/").into(),
-        out.clone().into_os_string(),
-        "app/app-1.0.0.tar.gz".into(),
-        "README".into(),
-    ];
-    let interpreter = python();
-    let output =
-        tokio::task::spawn_blocking(move || Command::new(interpreter).args(args).output().unwrap())
-            .await
-            .unwrap();
-    assert!(
-        output.status.success(),
-        "python-tuf refused the repository: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let printed = String::from_utf8(output.stdout).unwrap();
-    let paths: Vec<&str> = printed.lines().collect();
-    assert_eq!(paths.len(), 2);
-    assert_eq!(std::fs::read(paths[0]).unwrap(), b"release 1.0.0");
-    assert_eq!(std::fs::read(paths[1]).unwrap(), b"readme");
+    let root = repo_dir.join("metadata/1.root.json");
+
+    let mut names = vec!["app/app-1.0.0.tar.gz".to_string(), "README".to_string()];
+    names.extend(TRICKY_NAMES.iter().map(|n| format!("docs/{n}")));
+    let contents = ngclient_download(base.as_str(), &root, &names).await;
+    assert_eq!(contents[0], b"release 1.0.0");
+    assert_eq!(contents[1], b"readme");
+    for (name, content) in TRICKY_NAMES.iter().zip(&contents[2..]) {
+        assert_eq!(content, tricky_content(name).as_bytes(), "docs/{name}");
+    }
 
     // A second release: python-tuf follows it too.
     repo.add_target("app/app-1.1.0.tar.gz", b"release 1.1.0".to_vec(), None)
         .unwrap();
     repo.publish(&repo_dir, &signers, now).unwrap();
-    let args = vec![
-        script("ngclient_download.py").into_os_string(),
-        metadata_dir.into_os_string(),
-        format!("{base}metadata/").into(),
-        format!("{base}targets/").into(),
-        out.into_os_string(),
-        "app/app-1.1.0.tar.gz".into(),
-    ];
-    let interpreter = python();
-    let output =
-        tokio::task::spawn_blocking(move || Command::new(interpreter).args(args).output().unwrap())
-            .await
-            .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let printed = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(std::fs::read(printed.trim()).unwrap(), b"release 1.1.0");
+    let contents =
+        ngclient_download(base.as_str(), &root, &["app/app-1.1.0.tar.gz".to_string()]).await;
+    assert_eq!(contents, [b"release 1.1.0".to_vec()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,13 +275,18 @@ async fn python_tuf_client_downloads_from_hash_bins_published_by_repo_tool() {
         prefix: "bin".into(),
     };
     delegate(&project, &bins, &[keys[4].public_key().clone()], 1, now).unwrap();
-    let new: Vec<NewTarget> = (0..100)
+    let mut new: Vec<NewTarget> = (0..100)
         .map(|i| NewTarget {
             path: format!("pkg/file-{i}.txt"),
             content: format!("content {i}").into_bytes(),
             custom: None,
         })
         .collect();
+    new.extend(TRICKY_NAMES.iter().map(|name| NewTarget {
+        path: format!("pkg/{name}"),
+        content: tricky_content(name).into_bytes(),
+        custom: None,
+    }));
     ops::add_targets(&project, new, None, now).unwrap();
     ops::sign(&project, "root", &keys[0]).unwrap();
     ops::sign(&project, "targets", &keys[1]).unwrap();
@@ -240,40 +297,25 @@ async fn python_tuf_client_downloads_from_hash_bins_published_by_repo_tool() {
     let server = StaticServer::start(&published, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
-    let metadata_dir = work.path().join("py-client");
-    let out = work.path().join("py-out");
-    std::fs::create_dir_all(&metadata_dir).unwrap();
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::copy(
-        published.join("metadata/1.root.json"),
-        metadata_dir.join("root.json"),
+    let mut names: Vec<String> = ["pkg/file-0.txt", "pkg/file-57.txt", "pkg/file-99.txt"]
+        .map(String::from)
+        .to_vec();
+    names.extend(TRICKY_NAMES.iter().map(|n| format!("pkg/{n}")));
+    let contents = ngclient_download(
+        server.base_url().as_str(),
+        &published.join("metadata/1.root.json"),
+        &names,
     )
-    .unwrap();
-    let base = server.base_url();
-    let args = vec![
-        script("ngclient_download.py").into_os_string(),
-        metadata_dir.into_os_string(),
-        format!("{base}metadata/").into(),
-        format!("{base}targets/").into(),
-        out.into_os_string(),
-        "pkg/file-0.txt".into(),
-        "pkg/file-57.txt".into(),
-        "pkg/file-99.txt".into(),
-    ];
-    let interpreter = python();
-    let output =
-        tokio::task::spawn_blocking(move || Command::new(interpreter).args(args).output().unwrap())
-            .await
-            .unwrap();
-    assert!(
-        output.status.success(),
-        "python-tuf refused the hash-binned repository: {}",
-        String::from_utf8_lossy(&output.stderr)
+    .await;
+    assert_eq!(
+        &contents[..3],
+        [
+            b"content 0".to_vec(),
+            b"content 57".to_vec(),
+            b"content 99".to_vec()
+        ]
     );
-    let printed = String::from_utf8(output.stdout).unwrap();
-    let contents: Vec<String> = printed
-        .lines()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
-    assert_eq!(contents, ["content 0", "content 57", "content 99"]);
+    for (name, content) in TRICKY_NAMES.iter().zip(&contents[3..]) {
+        assert_eq!(content, tricky_content(name).as_bytes(), "pkg/{name}");
+    }
 }

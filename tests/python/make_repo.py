@@ -1,11 +1,14 @@
 """Write a TUF repository with python-tuf's Metadata API, for the interop tests.
 
-Usage: make_repo.py OUT_DIR N_TARGETS BIT_LENGTH
+Usage: make_repo.py OUT_DIR N_TARGETS BIT_LENGTH [NAME...]
 
 OUT_DIR/metadata: consistent-snapshot metadata (N.root.json, N.targets.json, one
 succinct hash-bin role per bin, N.snapshot.json, timestamp.json).
 OUT_DIR/targets: hash-prefixed target files, one top-level ("top.txt") and
-N_TARGETS in the hash bins ("files/file-I.txt" with content "content I").
+N_TARGETS in the hash bins ("files/file-I.txt" with content "content I"). Each
+NAME (names that canonical JSON encoders have got wrong: prefixes of one another,
+precomposed and decomposed twins) is listed twice, as "top/NAME" in the top-level
+targets and as "files/NAME" in the bins, with content "tricky NAME".
 """
 
 import os
@@ -29,6 +32,7 @@ from tuf.api.serialization.json import JSONSerializer
 
 def main() -> None:
     out, count, bit_length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    tricky = sys.argv[4:]
     meta_dir = os.path.join(out, "metadata")
     os.makedirs(meta_dir, exist_ok=True)
     expiry = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=7)
@@ -60,6 +64,11 @@ def main() -> None:
     for i in range(count):
         path = f"files/file-{i}.txt"
         bins[succinct.get_role_for_target(path)].targets[path] = write_target(path, f"content {i}".encode())
+    for name in tricky:
+        data = f"tricky {name}".encode()
+        targets.targets[f"top/{name}"] = write_target(f"top/{name}", data)
+        path = f"files/{name}"
+        bins[succinct.get_role_for_target(path)].targets[path] = write_target(path, data)
 
     serializer = JSONSerializer(compact=False)
 
