@@ -8,7 +8,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use updater::integrity::sha256_hex;
 use updater::metadata::{MetaFile, Root, Snapshot, Targets, Timestamp};
-use updater::store::{encode_name, write_atomic};
+use updater::store::write_atomic;
 
 use crate::ops::common;
 use crate::project::{Project, StagedFile};
@@ -44,9 +44,14 @@ fn write_metadata(
     versioned: bool,
 ) -> Result<(), RepoError> {
     let dir = project.metadata_dir();
-    let mut names = vec![format!("{}.json", encode_name(role))];
+    // Published under the role's own name: clients percent-encode it in the URL and
+    // every static server decodes it back, so this is the file they ask for.
+    if !crate::ops::TOP_LEVEL.contains(&role) {
+        crate::delegate::check_role_name(role)?;
+    }
+    let mut names = vec![format!("{role}.json")];
     if versioned {
-        names.insert(0, format!("{version}.{}.json", encode_name(role)));
+        names.insert(0, format!("{version}.{role}.json"));
     }
     for name in names {
         let path = dir.join(name);

@@ -112,16 +112,23 @@ fn status(code: StatusCode) -> Response<Full<Bytes>> {
 }
 
 /// Maps a request path to a file below `root`, refusing anything that could escape it.
+/// Each `/`-separated segment is percent-decoded on its own, as clients encode them
+/// (a role or target name with spaces, `#` or non-ASCII text is found under its own
+/// name); a segment that decodes to a separator, `.` or `..` is refused.
 pub fn resolve(root: &Path, request_path: &str) -> Option<PathBuf> {
-    let decoded = percent_encoding::percent_decode_str(request_path)
-        .decode_utf8()
-        .ok()?;
     let mut path = root.to_path_buf();
-    for segment in decoded.trim_start_matches('/').split('/') {
-        if segment.is_empty() || segment == "." || segment == ".." || segment.contains('\\') {
+    for raw in request_path.trim_start_matches('/').split('/') {
+        let segment = percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .ok()?;
+        if segment.is_empty()
+            || segment == "."
+            || segment == ".."
+            || segment.contains(['/', '\\', '\0'])
+        {
             return None;
         }
-        path.push(segment);
+        path.push(segment.as_ref());
     }
     Some(path)
 }
@@ -163,8 +170,25 @@ mod tests {
             "/a//b",
             "/",
             "/x/./y",
+            "/metadata/a%2F..%2F..%2Fx",
+            "/metadata/%2E%2E",
+            "/targets/a%5C..%5Cx",
+            "/targets/a%00",
         ] {
             assert!(resolve(root, bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn finds_names_with_special_characters_under_their_own_names() {
+        let root = Path::new("/srv/repo");
+        assert_eq!(
+            resolve(root, "/metadata/1.docs%20%28en%29%20r%C3%A9sum%C3%A9.json").unwrap(),
+            root.join("metadata/1.docs (en) r\u{e9}sum\u{e9}.json")
+        );
+        assert_eq!(
+            resolve(root, "/targets/dir/abc.a%23b%3Fc%2541").unwrap(),
+            root.join("targets/dir/abc.a#b?c%41")
+        );
     }
 }

@@ -97,7 +97,7 @@ pub async fn verify(
         .unwrap_or_default();
     for file in delegated {
         let role = file.trim_end_matches(".json");
-        let path = metadata.join(format!("{}.json", updater::store::encode_name(role)));
+        let path = metadata.join(format!("{role}.json"));
         let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let listed = updater::metadata::Envelope::<updater::metadata::Targets>::from_slice(&bytes)
             .map_err(|e| format!("{}: {e}", path.display()))?;

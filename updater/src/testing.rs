@@ -328,6 +328,12 @@ impl RepoSim {
             };
         }
         if let Some(name) = path.strip_prefix("targets/") {
+            // As a web server does: the request path is percent-decoded.
+            let name = percent_encoding::percent_decode_str(name)
+                .decode_utf8()
+                .ok()?
+                .into_owned();
+            let name = name.as_str();
             let (dir, file) = name.rsplit_once('/').map_or(("", name), |(d, f)| (d, f));
             let (hash, base) = file.split_once('.')?;
             let full = if dir.is_empty() {

@@ -10,7 +10,7 @@ use crate::error::{Error, MirrorFailure};
 use crate::fetch::BoundedBody;
 use crate::integrity::{BackgroundCheck, IntegrityCheck};
 use crate::metadata::TargetFile;
-use crate::store::{sync_dir, target_file_name};
+use crate::store::{encode_name, sync_dir, target_file_name};
 use crate::writeback::Writeback;
 
 /// Called as a download progresses with (bytes so far, total bytes).
@@ -58,7 +58,11 @@ impl Client {
         } else {
             target_path.to_string()
         };
-        join_url(&mirror.targets_base_url, &rest)
+        // Each segment percent-encoded on its own (`/` stays the separator): a name
+        // holding `#`, `?` or `%` must reach the server as itself, not as a fragment,
+        // a query or another name.
+        let encoded: Vec<String> = rest.split('/').map(encode_name).collect();
+        join_url(&mirror.targets_base_url, &encoded.join("/"))
     }
 
     /// If `dir` already holds `target_path` with the right length and hashes, its path.

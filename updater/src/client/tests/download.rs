@@ -302,3 +302,29 @@ async fn progress_reports_increasing_counts_ending_at_the_length() {
     assert!(seen.iter().all(|&(_, total)| total == 1000), "{seen:?}");
     assert_eq!(seen.last(), Some(&(1000, 1000)));
 }
+
+#[tokio::test]
+async fn a_target_name_with_url_syntax_in_it_is_requested_as_itself() {
+    // `#` would start a fragment, `?` a query, and `%41` would reach the server as
+    // `A`: each segment is percent-encoded, so the server sees the name as signed.
+    let name = "dir #1/a#b?c%41 r\u{e9}sum\u{e9}.txt";
+    let mut sim = RepoSim::new();
+    sim.add_target("targets", name, b"as signed");
+    let h = Harness::new(sim);
+    let mut client = h.client();
+    let info = client.target_info(name).await.unwrap();
+    h.take_requests();
+    let out = tempfile::tempdir().unwrap();
+    let path = client
+        .download_target(name, &info, out.path(), None)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"as signed");
+    let hash = sha256_hex(b"as signed");
+    assert_eq!(
+        h.take_requests(),
+        vec![format!(
+            "targets/dir%20%231/{hash}.a%23b%3Fc%2541%20r%C3%A9sum%C3%A9.txt"
+        )]
+    );
+}
