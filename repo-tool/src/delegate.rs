@@ -34,8 +34,6 @@ pub enum Delegation {
     },
 }
 
-const TOP_LEVEL: [&str; 4] = ["root", "targets", "snapshot", "timestamp"];
-
 /// Adds `delegation` with `keys` and `threshold` to the staged top-level targets and
 /// stages an empty version 1 of every new role, ready for targets and signatures.
 /// Returns the names of the roles created.
@@ -87,11 +85,7 @@ pub fn delegate(
             path_hash_prefixes,
             terminating,
         } => {
-            if name.is_empty() || TOP_LEVEL.contains(&name.as_str()) {
-                return Err(RepoError::Invalid(format!(
-                    "{name:?} cannot name a delegated role"
-                )));
-            }
+            check_role_name(name)?;
             if delegations.succinct_roles.is_some() {
                 return Err(RepoError::Invalid("targets already delegates to hash bins; it cannot also delegate to named roles".into()));
             }
@@ -101,9 +95,13 @@ pub fn delegate(
                 ));
             }
             let roles = delegations.roles.get_or_insert_with(Vec::new);
-            if roles.iter().any(|r| &r.name == name) {
+            if let Some(same) = roles
+                .iter()
+                .find(|r| r.name.to_lowercase() == name.to_lowercase())
+            {
                 return Err(RepoError::Invalid(format!(
-                    "targets already delegates to {name:?}"
+                    "targets already delegates to {:?}; {name:?} would share its metadata file on case-insensitive file systems (macOS, Windows): choose another name",
+                    same.name
                 )));
             }
             roles.push(DelegatedRole {
@@ -124,11 +122,9 @@ pub fn delegate(
                     "--hash-bins {bits}: use 1 to 16 bits (2 to 65,536 bins)"
                 )));
             }
-            if prefix.is_empty() || TOP_LEVEL.iter().any(|t| prefix == t) {
-                return Err(RepoError::Invalid(format!(
-                    "{prefix:?} cannot prefix bin names"
-                )));
-            }
+            check_role_name(prefix).map_err(|e| {
+                RepoError::Invalid(format!("{prefix:?} cannot prefix bin names: {e}"))
+            })?;
             if delegations.roles.as_ref().is_some_and(|r| !r.is_empty())
                 || delegations.succinct_roles.is_some()
             {
@@ -158,4 +154,25 @@ pub fn delegate(
         project.stage(role, &empty)?;
     }
     Ok(created)
+}
+
+/// Refuses a delegated role name that a client on some platform would store over
+/// another file: a top-level role's name in any letter case (`Root` is `root.json` on
+/// macOS and Windows), or a name that is not one portable file name (its metadata is
+/// published as `VERSION.NAME.json`, so `/`, `\\` or `NUL` would leave or break the
+/// metadata directory).
+///
+/// # Errors
+/// [`RepoError::Invalid`] saying why.
+pub fn check_role_name(name: &str) -> Result<(), RepoError> {
+    if updater::metadata::is_top_level_name(name) {
+        return Err(RepoError::Invalid(format!(
+            "{name:?} cannot name a delegated role: it is a top-level role's name in some letter case, and would overwrite that role's file on case-insensitive file systems"
+        )));
+    }
+    updater::names::check_file_name(name).map_err(|problem| {
+        RepoError::Invalid(format!(
+            "{name:?} cannot name a delegated role: {problem}; its metadata is published as VERSION.NAME.json"
+        ))
+    })
 }

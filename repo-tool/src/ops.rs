@@ -27,7 +27,8 @@ pub struct RoleSetup {
     pub threshold: u64,
 }
 
-const TOP_LEVEL: [&str; 4] = ["root", "targets", "snapshot", "timestamp"];
+/// The four top-level roles.
+pub(crate) const TOP_LEVEL: [&str; 4] = ["root", "targets", "snapshot", "timestamp"];
 
 pub(crate) fn common(role: &str, version: u64, expires: String) -> Common {
     Common {

@@ -57,6 +57,7 @@ pub mod guard;
 pub mod install;
 pub mod integrity;
 pub mod metadata;
+pub mod names;
 pub mod release;
 pub mod store;
 pub mod trust;

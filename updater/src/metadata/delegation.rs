@@ -64,6 +64,16 @@ pub struct SuccinctRoles {
 /// Role names reserved for top-level roles; never valid as delegated names.
 const TOP_LEVEL: [&str; 4] = ["root", "timestamp", "snapshot", "targets"];
 
+/// True when `name` is a top-level role's name in any letter case, including the
+/// case mappings of Unicode that file systems apply (`Root`, `ROOT`, `ſnapshot`,
+/// whose upper case is `SNAPSHOT`). On a case-insensitive file system (macOS,
+/// Windows) such a delegated role's file would be the trusted top-level file.
+pub fn is_top_level_name(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    let folded = name.to_uppercase().to_lowercase();
+    TOP_LEVEL.iter().any(|top| *top == lower || *top == folded)
+}
+
 impl Delegations {
     pub(super) fn validate(&self) -> Result<(), ParseError> {
         match (&self.roles, &self.succinct_roles) {
@@ -142,9 +152,9 @@ impl Delegations {
 
 impl DelegatedRole {
     fn validate(&self) -> Result<(), ParseError> {
-        if TOP_LEVEL.contains(&self.name.as_str()) {
+        if is_top_level_name(&self.name) {
             return Err(ParseError::Invalid(format!(
-                "a delegated role may not be named {:?}",
+                "a delegated role may not be named {:?}: in some letter case it is a top-level role's name",
                 self.name
             )));
         }
@@ -455,6 +465,41 @@ mod tests {
             unrecognized: Unrecognized::new(),
         };
         assert_eq!(bins.roles_under("app/").len(), 4);
+    }
+
+    #[test]
+    fn top_level_names_are_reserved_in_every_letter_case() {
+        for name in [
+            "root",
+            "Root",
+            "ROOT",
+            "Timestamp",
+            "sNaPsHoT",
+            "TARGETS",
+            "\u{17f}napshot",
+            "t\u{131}mestamp",
+        ] {
+            assert!(is_top_level_name(name), "{name}");
+            let role = DelegatedRole {
+                name: name.into(),
+                keyids: vec![],
+                threshold: 1,
+                terminating: false,
+                paths: Some(vec!["*".into()]),
+                path_hash_prefixes: None,
+                unrecognized: Unrecognized::new(),
+            };
+            let delegations = Delegations {
+                keys: BTreeMap::new(),
+                roles: Some(vec![role]),
+                succinct_roles: None,
+                unrecognized: Unrecognized::new(),
+            };
+            assert!(delegations.validate().is_err(), "{name}");
+        }
+        for name in ["roots", "my-root", "snapshots", "docs"] {
+            assert!(!is_top_level_name(name), "{name}");
+        }
     }
 
     #[test]

@@ -17,7 +17,9 @@ mod sorted_map;
 mod strict_value;
 
 pub use canonical::{canonical_bytes, canonical_json, canonical_value_bytes, is_canonical};
-pub use delegation::{DelegatedRole, Delegations, SuccinctRoles};
+pub use delegation::{
+    is_top_level_name, path_matches_pattern, DelegatedRole, Delegations, SuccinctRoles,
+};
 pub use expiry::{format_expiry, parse_expiry};
 pub use hashes::Hashes;
 pub use keys::{Key, KeyError, KeyId};
@@ -470,7 +472,19 @@ impl SignedCommon for Root {
     fn common(&self) -> &Common {
         &self.common
     }
+    /// Besides the four top-level roles, `roles` may name nothing: python-tuf
+    /// refuses such a root too, and a role only root could name has no meaning in
+    /// the specification (delegated roles are named by targets roles).
     fn validate(&self) -> Result<(), ParseError> {
+        if let Some(other) = self
+            .roles
+            .keys()
+            .find(|name| !["root", "timestamp", "snapshot", "targets"].contains(&name.as_str()))
+        {
+            return Err(ParseError::Invalid(format!(
+                "root names the role {other:?}; root.roles may hold only root, timestamp, snapshot and targets"
+            )));
+        }
         for role in [
             RoleType::Root,
             RoleType::Timestamp,

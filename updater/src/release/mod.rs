@@ -115,6 +115,22 @@ pub struct HookSpec {
     pub timeout_secs: Option<u64>,
 }
 
+impl HookSpec {
+    /// The file name the hook is stored and run under: the last `/` segment of its
+    /// target path, which must be one portable file name (see
+    /// [`crate::names::check_file_name`]), so that it cannot leave the hooks
+    /// directory on any platform (a `\\` on Windows) or open a device (`NUL`).
+    ///
+    /// # Errors
+    /// What is wrong with the name.
+    pub fn file_name(&self) -> Result<&str, String> {
+        let name = self.target.rsplit('/').next().unwrap_or_default();
+        crate::names::check_file_name(name)
+            .map_err(|problem| format!("post_install target {:?}: {problem}", self.target))?;
+        Ok(name)
+    }
+}
+
 impl ReleaseInfo {
     /// Reads the release object of the target `path`. `Ok(None)` when the target has
     /// no `updater` object (it is not a release).
@@ -152,6 +168,7 @@ impl ReleaseInfo {
                     hook.target, info.app
                 )));
             }
+            hook.file_name().map_err(invalid)?;
         }
         Ok(Some(info))
     }

@@ -368,3 +368,31 @@ fn release_objects_round_trip_through_custom_metadata() {
     assert_eq!(parsed, Some(info));
     assert!(current_platform().contains(std::env::consts::ARCH));
 }
+
+#[test]
+fn a_hook_whose_file_name_could_leave_the_hooks_directory_makes_the_release_malformed() {
+    for name in [
+        "..\\..\\evil.exe",
+        "a\\b",
+        "NUL",
+        "con.bat",
+        "c:evil",
+        "x.",
+        "..",
+    ] {
+        let (path, target) = release(
+            "2.0.0",
+            LINUX,
+            json!({"post_install": {"target": format!("app/2.0.0/hooks/{name}")}}),
+        );
+        let err = ReleaseInfo::from_target(&path, &target).unwrap_err();
+        assert!(err.reason.contains("post_install target"), "{name}: {err}");
+    }
+    let (path, target) = release(
+        "2.0.0",
+        LINUX,
+        json!({"post_install": {"target": "app/2.0.0/hooks/migrate.exe"}}),
+    );
+    let info = ReleaseInfo::from_target(&path, &target).unwrap().unwrap();
+    assert_eq!(info.post_install.unwrap().file_name(), Ok("migrate.exe"));
+}

@@ -53,7 +53,7 @@ pub fn check_command_line(spec: &HookSpec, program: &str) -> Result<(), Error> {
 /// # Errors
 /// [`Error::Storage`] naming the file.
 pub fn prepare(spec: &HookSpec, verified: &Path, hooks_dir: &Path) -> Result<PathBuf, Error> {
-    let name = spec.target.rsplit('/').next().unwrap_or("hook");
+    let name = spec.file_name().map_err(|reason| refused(spec, reason))?;
     std::fs::create_dir_all(hooks_dir).map_err(Error::storage("creating", hooks_dir))?;
     let bytes = std::fs::read(verified).map_err(Error::storage("reading", verified))?;
     let program = hooks_dir.join(name);

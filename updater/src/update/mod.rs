@@ -547,7 +547,11 @@ impl Updater {
             .await?;
         let hook = match &release.info.post_install {
             Some(spec) => {
-                hook::check_command_line(spec, spec.target.rsplit('/').next().unwrap_or(""))?;
+                let program = spec.file_name().map_err(|reason| Error::Hook {
+                    target: spec.target.clone(),
+                    reason,
+                })?;
+                hook::check_command_line(spec, program)?;
                 let info = client.target_info(&spec.target).await?;
                 Some(
                     client

@@ -292,3 +292,15 @@ fn role_keys_changed_when_threshold_changes() {
         RoleType::Snapshot
     ));
 }
+
+#[test]
+fn a_root_naming_a_role_beyond_the_four_top_level_ones_is_malformed() {
+    let mut sim = RepoSim::new();
+    let extra = sim.root.roles["targets"].clone();
+    sim.root.roles.insert("mirrors".into(), extra);
+    let bytes = sign_json(&sim.root, &[key(&sim, "root")]);
+    assert_rejects!(
+        TrustedMetadata::new(&bytes, now()),
+        TrustError::Malformed { role, source } if role == "root" && source.to_string().contains("\"mirrors\"")
+    );
+}
