@@ -231,7 +231,7 @@ fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Remove { dir, path } => {
-            ops::remove_target(&Project::open(&dir)?, &path, now)?;
+            release::remove_release(&Project::open(&dir)?, &path, now)?;
             eprintln!("staged removal of {path}");
         }
         Command::Sign {

@@ -1,14 +1,19 @@
 //! Application releases and staged rollouts, in the convention `updater::release`
 //! reads: a release is a target `APP/VERSION/PLATFORM/FILE` carrying an `updater`
-//! custom object; the rollout plan is the target `APP/rollout.json`, best listed in a
-//! delegated role of its own with a short expiry.
+//! custom object; every release is also listed in the application's release index,
+//! the target `APP/releases.json`, which clients read instead of walking every role
+//! (see `updater::release::ReleaseIndex`); the rollout plan is the target
+//! `APP/rollout.json`, best listed in a delegated role of its own with a short
+//! expiry.
 
 use semver::Version;
 use time::OffsetDateTime;
 use updater::metadata::Targets;
-use updater::release::{ReleaseInfo, ReleaseRollout, RolloutPolicy, ROLLOUT_FILE};
+use updater::release::{
+    IndexEntry, ReleaseIndex, ReleaseInfo, ReleaseRollout, RolloutPolicy, INDEX_FILE, ROLLOUT_FILE,
+};
 
-use crate::ops::{add_targets, NewTarget};
+use crate::ops::{add_targets, route, NewTarget};
 use crate::project::Project;
 use crate::repository::RepoError;
 
@@ -25,9 +30,15 @@ pub fn rollout_path(app: &str) -> String {
     format!("{app}/{ROLLOUT_FILE}")
 }
 
+/// The target path of an application's release index.
+pub fn index_path(app: &str) -> String {
+    format!("{app}/{INDEX_FILE}")
+}
+
 /// Stages `content` as the release `info` (in the role the repository routes it to),
-/// after checking the release object reads back exactly as clients will read it.
-/// Returns the target path.
+/// after checking the release object reads back exactly as clients will read it,
+/// and lists it in the application's release index (staged in the role its path
+/// routes to). Returns the target path.
 ///
 /// # Errors
 /// [`RepoError::Invalid`] for an unusable name, version or platform; IO errors.
@@ -52,17 +63,103 @@ pub fn add_release(
     let path = release_path(info, file_name);
     let target = crate::ops::target_file(content, Some(info.to_custom()));
     ReleaseInfo::from_target(&path, &target).map_err(|e| RepoError::Invalid(e.to_string()))?;
+    let mut index = current_index(project, &info.app)?;
+    index.upsert(IndexEntry::of(&path, info));
     add_targets(
         project,
-        vec![NewTarget {
-            path: path.clone(),
-            content: content.to_vec(),
-            custom: target.custom.map(|custom| *custom),
-        }],
+        vec![
+            NewTarget {
+                path: path.clone(),
+                content: content.to_vec(),
+                custom: target.custom.map(|custom| *custom),
+            },
+            NewTarget {
+                path: index_path(&info.app),
+                content: encode_index(&index)?,
+                custom: None,
+            },
+        ],
         None,
         now,
     )?;
     Ok(path)
+}
+
+/// Removes the release at target path `path` from the role that lists it and from
+/// its application's release index.
+///
+/// # Errors
+/// [`RepoError::Invalid`] when no such target is listed; IO errors.
+pub fn remove_release(project: &Project, path: &str, now: OffsetDateTime) -> Result<(), RepoError> {
+    crate::ops::remove_target(project, path, now)?;
+    let app = path.split('/').next().unwrap_or_default();
+    let mut index = current_index(project, app)?;
+    let before = index.releases.len();
+    index.releases.retain(|e| e.target != path);
+    if index.releases.len() != before {
+        add_targets(
+            project,
+            vec![NewTarget {
+                path: index_path(app),
+                content: encode_index(&index)?,
+                custom: None,
+            }],
+            None,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+fn encode_index(index: &ReleaseIndex) -> Result<Vec<u8>, RepoError> {
+    let mut bytes = serde_json::to_vec_pretty(index)
+        .map_err(|e| RepoError::Invalid(format!("encoding the release index: {e}")))?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// The release index of `app` as the repository currently lists it (staged or
+/// published), or an empty one.
+///
+/// # Errors
+/// IO errors; [`RepoError::Invalid`] when the stored index is not valid.
+pub fn current_index(project: &Project, app: &str) -> Result<ReleaseIndex, RepoError> {
+    let path = index_path(app);
+    let role = route(project, &path)?;
+    match listed_file(project, &role, &path)? {
+        Some((file, bytes)) => ReleaseIndex::parse(&bytes, app)
+            .map_err(|e| RepoError::Invalid(format!("{}: {e}", file.display()))),
+        None => Ok(ReleaseIndex {
+            app: app.into(),
+            releases: Vec::new(),
+        }),
+    }
+}
+
+/// The stored content of the target `path` as `role` currently lists it, with the
+/// file it was read from; `None` when `role` does not list it.
+fn listed_file(
+    project: &Project,
+    role: &str,
+    path: &str,
+) -> Result<Option<(std::path::PathBuf, Vec<u8>)>, RepoError> {
+    let Some(entry) = listed_in(project, role)?.and_then(|t| t.targets.get(path).cloned()) else {
+        return Ok(None);
+    };
+    let hash = entry
+        .hashes
+        .get("sha256")
+        .ok_or_else(|| RepoError::Invalid(format!("{path} in {role} has no sha256 hash")))?;
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let file = project
+        .targets_dir()
+        .join(dir)
+        .join(format!("{hash}.{name}"));
+    let bytes = std::fs::read(&file).map_err(|source| RepoError::Io {
+        path: file.display().to_string(),
+        source,
+    })?;
+    Ok(Some((file, bytes)))
 }
 
 fn listed_in(project: &Project, role: &str) -> Result<Option<Targets>, RepoError> {
@@ -83,26 +180,14 @@ pub fn current_rollout(
     app: &str,
 ) -> Result<RolloutPolicy, RepoError> {
     let path = rollout_path(app);
-    let Some(entry) = listed_in(project, role)?.and_then(|t| t.targets.get(&path).cloned()) else {
-        return Ok(RolloutPolicy {
+    match listed_file(project, role, &path)? {
+        Some((file, bytes)) => RolloutPolicy::parse(&bytes, app)
+            .map_err(|e| RepoError::Invalid(format!("{}: {e}", file.display()))),
+        None => Ok(RolloutPolicy {
             app: app.into(),
             releases: Default::default(),
-        });
-    };
-    let hash = entry
-        .hashes
-        .get("sha256")
-        .ok_or_else(|| RepoError::Invalid(format!("{path} in {role} has no sha256 hash")))?;
-    let file = project
-        .targets_dir()
-        .join(app)
-        .join(format!("{hash}.{ROLLOUT_FILE}"));
-    let bytes = std::fs::read(&file).map_err(|source| RepoError::Io {
-        path: file.display().to_string(),
-        source,
-    })?;
-    RolloutPolicy::parse(&bytes, app)
-        .map_err(|e| RepoError::Invalid(format!("{}: {e}", file.display())))
+        }),
+    }
 }
 
 /// Sets the plan of one release in `app`'s rollout policy (listed in `role`) and

@@ -73,6 +73,35 @@ pub enum Error {
         /// What went wrong on each mirror.
         failures: Vec<MirrorFailure>,
     },
+    /// A verified targets role delegates to more hash bins than this client is
+    /// configured to walk ([`crate::Limits::max_hash_bin_bits`]).
+    #[error("{role} delegates to 2^{bit_length} hash bins, more than this client's limit of 2^{limit} (Limits::max_hash_bin_bits); the repository must use fewer bins, or the application must raise the limit")]
+    TooManyBins {
+        /// The delegating role.
+        role: String,
+        /// Its `bit_length`.
+        bit_length: u32,
+        /// The configured limit.
+        limit: u32,
+    },
+    /// Listing a directory would visit more targets roles than allowed
+    /// ([`crate::Limits::max_delegations`]); nothing past the limit was seen, so
+    /// the listing is refused rather than returned incomplete.
+    #[error("listing {prefix:?} needs more than {limit} targets roles (hash-bin delegations put any path in any bin); publish a release index (`repo-tool release` keeps APP/releases.json) or raise Limits::max_delegations")]
+    ListingIncomplete {
+        /// The directory listed.
+        prefix: String,
+        /// The limit reached.
+        limit: usize,
+    },
+    /// The signed release index of an application cannot be used.
+    #[error("release index {path:?} is invalid: {reason}; republish it with `repo-tool release`")]
+    ReleaseIndex {
+        /// The index's target path.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The signed rollout policy of an application cannot be used.
     #[error("rollout policy {path:?} is invalid: {reason}; the rollout key holder must publish a corrected policy")]
     Rollout {

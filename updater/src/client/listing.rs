@@ -5,23 +5,31 @@ use std::collections::{BTreeSet, HashSet};
 
 use super::{Client, ROOT_DELEGATOR};
 use crate::error::Error;
-use crate::metadata::{RoleType, TargetFile};
+use crate::metadata::{RoleType, RolesUnder, TargetFile};
 
 impl Client {
     /// Every target whose path starts with the directory `prefix` (which must end in
     /// `/`, for example `"my-app/"`), with its trusted description.
     ///
-    /// Walks the delegation graph from top-level targets, entering only roles that
-    /// may be trusted for paths under `prefix` and visiting at most
-    /// `limits.max_delegations` roles. Each path found is then resolved again with
-    /// [`Client::target_info`], so the description returned is the one the
-    /// specification's search order makes authoritative: a role that lists a path
-    /// it is not delegated, or that a higher-priority role shadows, cannot inject a
-    /// target. Refreshes first if that has not been done.
+    /// Walks the delegation graph from top-level targets in the search order
+    /// (pre-order, depth first), entering only roles that may be trusted for paths
+    /// under `prefix`, and visiting at most `limits.max_delegations` roles. Each path
+    /// found is then resolved again with [`Client::target_info`], so the description
+    /// returned is the one the specification's search order makes authoritative: a
+    /// role that lists a path it is not delegated, or that a higher-priority role
+    /// shadows, cannot inject a target. Refreshes first if that has not been done.
+    ///
+    /// A listing is complete or refused: when more roles would have to be visited
+    /// than the limit allows (hash bins hold any path, so listing a directory of a
+    /// hash-binned repository walks every bin), it fails with
+    /// [`Error::ListingIncomplete`] instead of returning what it saw. To find an
+    /// application's releases in such a repository, the `Updater` reads its release
+    /// index ([`crate::release::ReleaseIndex`]) instead of listing.
     ///
     /// # Errors
-    /// [`Error::Config`] for a prefix without a trailing `/`; the failure of loading
-    /// a role on the way otherwise.
+    /// [`Error::Config`] for a prefix without a trailing `/`;
+    /// [`Error::ListingIncomplete`] at the limit; the failure of loading a role on
+    /// the way otherwise.
     pub async fn targets_under(
         &mut self,
         prefix: &str,
@@ -32,24 +40,30 @@ impl Client {
             )));
         }
         self.refresh().await?;
+        let limit = self.config.limits.max_delegations;
         let mut found = BTreeSet::new();
-        let mut to_visit = vec![(
-            RoleType::Targets.as_str().to_string(),
-            ROOT_DELEGATOR.to_string(),
-        )];
         let mut visited: HashSet<String> = HashSet::new();
-        while let Some((role, delegator)) = to_visit.pop() {
-            if visited.len() >= self.config.limits.max_delegations {
-                tracing::warn!(
-                    prefix,
-                    max = self.config.limits.max_delegations,
-                    "stopped listing at the limit of roles to visit"
-                );
-                break;
-            }
-            if !visited.insert(role.clone()) {
+        // Each frame: a delegator and the roles it delegates to not yet visited. The
+        // roles are named as they are reached, so a delegation to many bins costs
+        // only the bins visited.
+        let top = RolesUnder::Named(vec![RoleType::Targets.as_str().to_string()].into_iter());
+        let mut stack: Vec<(String, RolesUnder)> = vec![(ROOT_DELEGATOR.to_string(), top)];
+        while let Some((delegator, children)) = stack.last_mut() {
+            let Some(role) = children.next() else {
+                stack.pop();
+                continue;
+            };
+            if visited.contains(&role) {
                 continue;
             }
+            if visited.len() >= limit {
+                return Err(Error::ListingIncomplete {
+                    prefix: prefix.to_string(),
+                    limit,
+                });
+            }
+            let delegator = delegator.clone();
+            visited.insert(role.clone());
             self.load_targets(&role, &delegator).await?;
             let Some(targets) = self.trusted.targets(&role) else {
                 continue;
@@ -62,8 +76,7 @@ impl Client {
                     .cloned(),
             );
             if let Some(delegations) = &targets.delegations {
-                let children = delegations.roles_under(prefix);
-                to_visit.extend(children.into_iter().rev().map(|c| (c, role.clone())));
+                stack.push((role, delegations.roles_under(prefix)));
             }
         }
         let mut listed = Vec::with_capacity(found.len());

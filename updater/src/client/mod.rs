@@ -47,8 +47,13 @@ pub struct Limits {
     pub targets_max_length: u64,
     /// How many root versions one refresh may walk (spec 5.3.3).
     pub max_root_rotations: u64,
-    /// How many targets roles one target lookup may visit (spec 5.6.7).
+    /// How many targets roles one target lookup, or one directory listing, may
+    /// visit (spec 5.6.7).
     pub max_delegations: usize,
+    /// The most hash bins (as `bit_length`, TAP 15) a delegation may have for this
+    /// client to use it; TAP 15 allows up to 32. A role delegating to more is
+    /// refused with [`Error::TooManyBins`] before any bin is named.
+    pub max_hash_bin_bits: u32,
 }
 
 impl Default for Limits {
@@ -60,6 +65,7 @@ impl Default for Limits {
             targets_max_length: 5_000_000,
             max_root_rotations: 256,
             max_delegations: 32,
+            max_hash_bin_bits: 20,
         }
     }
 }
@@ -430,7 +436,7 @@ impl Client {
                 role: role.into(),
                 delegator: delegator.into(),
             })?;
-            return Ok(());
+            return self.check_bins(role);
         }
         let meta = self.trusted.targets_meta(role)?.clone();
         if let Some(bytes) = self.cached(role) {
@@ -440,7 +446,7 @@ impl Client {
                 bytes: bytes.into(),
                 origin: Origin::Cache,
             }) {
-                Ok(_) => return Ok(()),
+                Ok(_) => return self.check_bins(role),
                 Err(e) => {
                     tracing::debug!(role, error = %e, "cached targets metadata is not current")
                 }
@@ -455,7 +461,28 @@ impl Client {
         let max = meta.length.unwrap_or(self.config.limits.targets_max_length);
         let update = Update::Targets { role, delegator };
         let (bytes, _) = self.fetch_trusted(&file, max, update).await?;
+        self.check_bins(role)?;
         self.persist(role, &bytes)
+    }
+
+    /// Refuses a trusted role that delegates to more hash bins than
+    /// `limits.max_hash_bin_bits`.
+    fn check_bins(&self, role: &str) -> Result<(), Error> {
+        let bins = self
+            .trusted
+            .targets(role)
+            .and_then(|t| t.delegations.as_ref())
+            .and_then(|d| d.succinct_roles.as_ref());
+        match bins {
+            Some(bins) if bins.bit_length > self.config.limits.max_hash_bin_bits => {
+                Err(Error::TooManyBins {
+                    role: role.to_string(),
+                    bit_length: bins.bit_length,
+                    limit: self.config.limits.max_hash_bin_bits,
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Finds the trusted description of `target_path` (spec 5.6.7): a pre-order

@@ -115,18 +115,24 @@ impl Delegations {
     /// directory `prefix` (which ends in `/`), in search order. Used to list targets
     /// under a directory; the answer may include roles that turn out to list nothing
     /// there (hash-prefix delegations and hash bins can hold any path), never fewer.
-    pub fn roles_under(&self, prefix: &str) -> Vec<String> {
+    ///
+    /// Lazy: hash bins are named one at a time as the caller asks, so a delegation to
+    /// `2^32` bins costs nothing until it is walked (and a walk stops at its limit).
+    pub fn roles_under(&self, prefix: &str) -> RolesUnder {
         if let Some(succinct) = &self.succinct_roles {
-            return (0..succinct.bin_count())
-                .map(|bin| succinct.bin_name(bin))
-                .collect();
+            return RolesUnder::Bins {
+                bins: succinct.clone(),
+                next: 0,
+            };
         }
-        self.roles
+        let names: Vec<String> = self
+            .roles
             .iter()
             .flatten()
             .filter(|r| r.may_delegate_under(prefix))
             .map(|r| r.name.clone())
-            .collect()
+            .collect();
+        RolesUnder::Named(names.into_iter())
     }
 
     /// The keys and threshold this delegator assigns to `role`, if it delegates to it.
@@ -147,6 +153,37 @@ impl Delegations {
                 threshold: r.threshold,
                 unrecognized: Unrecognized::new(),
             })
+    }
+}
+
+/// The roles of [`Delegations::roles_under`], in search order.
+#[derive(Debug, Clone)]
+pub enum RolesUnder {
+    /// Named roles whose patterns may match under the prefix.
+    Named(std::vec::IntoIter<String>),
+    /// Every hash bin, named as it is reached.
+    Bins {
+        /// The bins.
+        bins: SuccinctRoles,
+        /// The next bin number.
+        next: u64,
+    },
+}
+
+impl Iterator for RolesUnder {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        match self {
+            RolesUnder::Named(names) => names.next(),
+            RolesUnder::Bins { bins, next } => {
+                let bin = *next;
+                (bin < bins.bin_count()).then(|| {
+                    *next += 1;
+                    bins.bin_name(bin)
+                })
+            }
+        }
     }
 }
 
@@ -464,7 +501,14 @@ mod tests {
             succinct_roles: Some(succinct(2)),
             unrecognized: Unrecognized::new(),
         };
-        assert_eq!(bins.roles_under("app/").len(), 4);
+        assert_eq!(bins.roles_under("app/").count(), 4);
+        // 2^32 bins: named lazily, so taking the first few allocates nothing more.
+        let huge = Delegations {
+            succinct_roles: Some(succinct(32)),
+            ..bins
+        };
+        let first: Vec<String> = huge.roles_under("app/").take(2).collect();
+        assert_eq!(first, ["bin-00000000", "bin-00000001"]);
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod strict_value;
 
 pub use canonical::{canonical_bytes, canonical_json, canonical_value_bytes, is_canonical};
 pub use delegation::{
-    is_top_level_name, path_matches_pattern, DelegatedRole, Delegations, SuccinctRoles,
+    is_top_level_name, path_matches_pattern, DelegatedRole, Delegations, RolesUnder, SuccinctRoles,
 };
 pub use expiry::{format_expiry, parse_expiry};
 pub use hashes::Hashes;

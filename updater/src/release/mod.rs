@@ -48,9 +48,11 @@
 //! rollout key can stop or widen a rollout but never sign a binary. A release the
 //! policy does not mention is offered to everyone.
 
+mod index;
 mod rollout;
 mod select;
 
+pub use index::{IndexEntry, ReleaseIndex, INDEX_FILE};
 pub use rollout::{bucket, Exposure, InstallId, ReleaseRollout, RolloutPolicy, Wave, BUCKETS};
 pub use select::{select, PassedOver, Query, Reason, Selection};
 

@@ -65,6 +65,9 @@ pub enum Reason {
     },
     /// A better release was chosen.
     Superseded,
+    /// Listed in the release index, but not looked up: the lookups allowed for one
+    /// check were spent on better candidates that turned out not to qualify.
+    NotLookedUp,
 }
 
 impl fmt::Display for Reason {
@@ -89,6 +92,9 @@ impl fmt::Display for Reason {
                 super::BUCKETS
             ),
             Reason::Superseded => f.write_str("a newer eligible release was chosen"),
+            Reason::NotLookedUp => f.write_str(
+                "not looked up: the lookups allowed for one check went to better candidates",
+            ),
         }
     }
 }

@@ -22,10 +22,12 @@
 //!
 //! [`blocking::Updater`](crate::blocking::Updater) offers the same without a runtime.
 
+mod discovery;
 mod hook;
 mod lock;
 mod state;
 
+pub use discovery::MAX_RELEASE_LOOKUPS;
 pub use hook::{DEFAULT_HOOK_TIMEOUT, MAX_HOOK_TIMEOUT};
 pub use lock::{DataDirLock, LOCK_WAIT};
 pub use state::InstallState;
@@ -41,7 +43,7 @@ use crate::client::{Client, ClientConfig, Limits, Mirror, Progress};
 use crate::error::Error;
 use crate::fetch::{DefaultFetcher, Fetcher, HttpOptions, TransferLimits};
 use crate::install::{InstallReceipt, InstallStep, Installer, StartupOutcome};
-use crate::release::{self, Query, Release, RolloutPolicy, Selection, ROLLOUT_FILE};
+use crate::release::{self, Query, Release, Selection};
 
 /// Everything an [`Updater`] needs; build it with [`Updater::builder`].
 #[derive(Clone)]
@@ -461,26 +463,6 @@ impl Updater {
     pub async fn check_with(&mut self, options: &CheckOptions) -> Result<Selection, Error> {
         let _lock = self.lock()?;
         let mut client = self.client()?;
-        let prefix = format!("{}/", self.config.app);
-        let targets = client.targets_under(&prefix).await?;
-        let policy_path = format!("{prefix}{ROLLOUT_FILE}");
-        let policy = match targets.iter().find(|(path, _)| *path == policy_path) {
-            Some((path, info)) => {
-                let file = client
-                    .download_target(path, info, &self.downloads_dir()?, None)
-                    .await?;
-                let bytes = std::fs::read(&file).map_err(Error::storage("reading", &file))?;
-                Some(
-                    RolloutPolicy::parse(&bytes, &self.config.app).map_err(|reason| {
-                        Error::Rollout {
-                            path: path.clone(),
-                            reason,
-                        }
-                    })?,
-                )
-            }
-            None => None,
-        };
         // An install awaiting its first start counts as the current version: it is
         // not offered again to an older instance still running.
         let pending = self
@@ -503,13 +485,13 @@ impl Updater {
             allow_below_highest: options.allow_below_highest,
             pin: options.pin.as_ref(),
         };
-        let selection = release::select(
-            &targets,
-            &query,
-            policy.as_ref(),
-            &self.state.install_id(),
-            OffsetDateTime::now_utc(),
-        );
+        let check = discovery::Check {
+            query: &query,
+            install: &self.state.install_id(),
+            now: OffsetDateTime::now_utc(),
+            scratch: &self.config.data_dir,
+        };
+        let selection = discovery::select_release(&mut client, &check).await?;
         for passed in &selection.passed_over {
             tracing::debug!(target = %passed.target_path, reason = %passed.reason, "release passed over");
         }

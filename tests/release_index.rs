@@ -1,0 +1,194 @@
+//! Finding the next release over hash bins: through the release index that
+//! `repo-tool release` keeps, with a handful of metadata fetches whatever the number
+//! of bins; without an index, a listing that cannot see every bin is refused instead
+//! of reporting "up to date"; and a delegation to more bins than the client allows is
+//! refused before any bin is named.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test fixtures
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use repo_tool::delegate::{delegate, Delegation};
+use repo_tool::ops::{self, RoleSetup};
+use repo_tool::project::{Project, Settings};
+use repo_tool::serve::StaticServer;
+use repo_tool::signer::{FileKey, KeyKind, Signer};
+use semver::Version;
+use time::OffsetDateTime;
+use updater::release::{current_platform, ReleaseInfo};
+use updater::{Error, Limits, Updater};
+
+const APP: &str = "my-app";
+
+struct Repo {
+    dir: tempfile::TempDir,
+    project: Project,
+    keys: Vec<FileKey>,
+}
+
+/// A repository whose targets delegate every path to `2^bits` hash bins.
+fn binned_repo(bits: u32) -> Repo {
+    let dir = tempfile::tempdir().unwrap();
+    let keys: Vec<FileKey> = (0..5)
+        .map(|_| FileKey::generate(KeyKind::Ed25519).unwrap())
+        .collect();
+    let setup = |k: &FileKey| RoleSetup {
+        keys: vec![k.public_key().clone()],
+        threshold: 1,
+    };
+    let roles = BTreeMap::from([
+        ("root".to_string(), setup(&keys[0])),
+        ("targets".to_string(), setup(&keys[1])),
+        ("snapshot".to_string(), setup(&keys[2])),
+        ("timestamp".to_string(), setup(&keys[3])),
+    ]);
+    let now = OffsetDateTime::now_utc();
+    let project = ops::init(&dir.path().join("repo"), &roles, Settings::default(), now).unwrap();
+    let bins = Delegation::HashBins {
+        bits,
+        prefix: "bin".into(),
+    };
+    delegate(&project, &bins, &[keys[4].public_key().clone()], 1, now).unwrap();
+    Repo { dir, project, keys }
+}
+
+impl Repo {
+    fn release(&self, version: &str) {
+        let info = ReleaseInfo {
+            app: APP.into(),
+            version: Version::parse(version).unwrap(),
+            platform: current_platform(),
+            channels: Vec::new(),
+            critical: false,
+            minimum_version: None,
+            notes: None,
+            post_install: None,
+        };
+        let now = OffsetDateTime::now_utc();
+        repo_tool::release::add_release(&self.project, &info, APP, version.as_bytes(), now)
+            .unwrap();
+    }
+
+    fn publish(&self) {
+        let now = OffsetDateTime::now_utc();
+        let _ = ops::sign(&self.project, "root", &self.keys[0]);
+        let _ = ops::sign(&self.project, "targets", &self.keys[1]);
+        ops::sign_all(&self.project, &self.keys[4]).unwrap();
+        repo_tool::publish::publish(&self.project, &[&self.keys[2]], &[&self.keys[3]], now)
+            .unwrap();
+    }
+
+    fn published(&self) -> std::path::PathBuf {
+        self.dir.path().join("repo/published")
+    }
+}
+
+fn updater(repo: &Repo, base: &str, data: &Path, limits: Limits) -> Updater {
+    let root = std::fs::read(repo.published().join("metadata/1.root.json")).unwrap();
+    Updater::builder(APP, "1.0.0")
+        .repository(&format!("{base}metadata/"), &format!("{base}targets/"))
+        .trusted_root(root)
+        .data_dir(data)
+        .executable(data.join("bin").join(APP))
+        .limits(limits)
+        .build()
+        .unwrap()
+}
+
+/// How many bin metadata files the client fetched and keeps.
+fn bins_fetched(data: &Path) -> usize {
+    std::fs::read_dir(data.join("metadata"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("bin-")
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_release_among_1024_bins_costs_a_few_bins_through_the_index() {
+    let repo = binned_repo(10);
+    for version in ["1.0.0", "1.1.0", "2.0.0", "1.5.0"] {
+        repo.release(version);
+    }
+    repo.publish();
+    let server = StaticServer::start(&repo.published(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let data = repo.dir.path().join("data");
+    let mut app = updater(&repo, &server.base_url(), &data, Limits::default());
+    let release = app
+        .check()
+        .await
+        .unwrap()
+        .expect("a newer release is offered");
+    assert_eq!(release.version().to_string(), "2.0.0");
+    // The index's bin, the rollout policy's bin (absent: still looked up), and the
+    // chosen release's bin: at most three of the 1,024.
+    let fetched = bins_fetched(&data);
+    assert!((1..=3).contains(&fetched), "{fetched} bins fetched");
+    // Nothing of the index stays on disk: only metadata and the lock.
+    assert!(
+        !data.join("downloads").exists()
+            || std::fs::read_dir(data.join("downloads"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_index_a_listing_that_cannot_see_every_bin_is_refused() {
+    let repo = binned_repo(6);
+    repo.release("2.0.0");
+    // The release stays, its index goes: as a repository written by another tool.
+    let index = repo_tool::release::index_path(APP);
+    ops::remove_target(&repo.project, &index, OffsetDateTime::now_utc()).unwrap();
+    repo.publish();
+    let server = StaticServer::start(&repo.published(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let data = repo.dir.path().join("data");
+    let mut app = updater(&repo, &server.base_url(), &data, Limits::default());
+    let err = app.check().await.unwrap_err();
+    assert!(
+        matches!(err, Error::ListingIncomplete { limit: 32, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("release index"), "{err}");
+    // With a limit that covers every bin, the listing finds the release.
+    let limits = Limits {
+        max_delegations: 100,
+        ..Limits::default()
+    };
+    let mut app = updater(&repo, &server.base_url(), &data, limits);
+    let release = app.check().await.unwrap().expect("found by listing");
+    assert_eq!(release.version().to_string(), "2.0.0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_bins_than_the_client_allows_are_refused_naming_the_role() {
+    let repo = binned_repo(6);
+    repo.release("2.0.0");
+    repo.publish();
+    let server = StaticServer::start(&repo.published(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let data = repo.dir.path().join("data");
+    let limits = Limits {
+        max_hash_bin_bits: 5,
+        ..Limits::default()
+    };
+    let mut app = updater(&repo, &server.base_url(), &data, limits);
+    let err = app.check().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::TooManyBins { role, bit_length: 6, limit: 5 } if role == "targets"),
+        "{err:?}"
+    );
+}
