@@ -151,11 +151,7 @@ impl ReleaseIndex {
     }
 
     fn refusal(&self, entry: &IndexEntry, query: &Query<'_>) -> Option<Reason> {
-        let in_channel = if entry.channels.is_empty() {
-            query.channel == super::DEFAULT_CHANNEL
-        } else {
-            entry.channels.iter().any(|c| c == query.channel)
-        };
+        let in_channel = super::lists_channel(&entry.channels, query.channel);
         if self.app != query.app {
             Some(Reason::OtherApp)
         } else if entry.platform != query.platform {

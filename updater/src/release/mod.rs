@@ -177,11 +177,7 @@ impl ReleaseInfo {
 
     /// True when the release is published to `channel`.
     pub fn in_channel(&self, channel: &str) -> bool {
-        if self.channels.is_empty() {
-            channel == DEFAULT_CHANNEL
-        } else {
-            self.channels.iter().any(|c| c == channel)
-        }
+        lists_channel(&self.channels, channel)
     }
 
     /// True when an installation at `running` must treat this release as critical.
@@ -196,6 +192,16 @@ impl ReleaseInfo {
     /// This release as `custom` metadata (`{"updater": {…}}`), for publishing tools.
     pub fn to_custom(&self) -> serde_json::Value {
         serde_json::json!({ CUSTOM_KEY: self })
+    }
+}
+
+/// True when a release listing `channels` (empty: [`DEFAULT_CHANNEL`]) is
+/// published to `channel`.
+pub(crate) fn lists_channel(channels: &[String], channel: &str) -> bool {
+    if channels.is_empty() {
+        channel == DEFAULT_CHANNEL
+    } else {
+        channels.iter().any(|c| c == channel)
     }
 }
 
