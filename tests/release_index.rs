@@ -192,3 +192,80 @@ async fn more_bins_than_the_client_allows_are_refused_naming_the_role() {
         "{err:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_padded_with_releases_nobody_signed_fails_the_check_loudly() {
+    // A holder of the index's key (not of the releases') lists twenty newer
+    // releases that do not exist, to push the real 2.0.0 past the lookup limit. The
+    // check must not report "up to date": it refuses the index, naming it.
+    let repo = binned_repo(6);
+    repo.release("2.0.0");
+    let mut index = repo_tool::release::current_index(&repo.project, APP).unwrap();
+    let real = index.releases[0].clone();
+    for minor in 0..20 {
+        let mut fake = real.clone();
+        fake.version = Version::new(3, minor, 0);
+        fake.target = format!("{APP}/3.{minor}.0/{}/{APP}", real.platform);
+        index.upsert(fake);
+    }
+    let padded = serde_json::to_vec_pretty(&index).unwrap();
+    let now = OffsetDateTime::now_utc();
+    ops::add_target(
+        &repo.project,
+        &repo_tool::release::index_path(APP),
+        &padded,
+        None,
+        now,
+    )
+    .unwrap();
+    repo.publish();
+    let server = StaticServer::start(&repo.published(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let data = repo.dir.path().join("data");
+    let mut app = updater(&repo, &server.base_url(), &data, Limits::default());
+    let err = app.check().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::ReleaseIndex { path, .. } if path == "my-app/releases.json"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("3.19.0"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_entry_that_says_otherwise_than_its_release_fails_the_check() {
+    let repo = binned_repo(4);
+    repo.release("2.0.0");
+    let mut index = repo_tool::release::current_index(&repo.project, APP).unwrap();
+    index.releases[0].channels = vec!["beta".into()];
+    let lying = serde_json::to_vec_pretty(&index).unwrap();
+    let now = OffsetDateTime::now_utc();
+    ops::add_target(
+        &repo.project,
+        &repo_tool::release::index_path(APP),
+        &lying,
+        None,
+        now,
+    )
+    .unwrap();
+    repo.publish();
+    let server = StaticServer::start(&repo.published(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let data = repo.dir.path().join("data");
+    // The default channel does not see a "beta" entry, so the lie is only looked up
+    // by a beta installation; the default one still finds nothing wrong to act on.
+    let root = std::fs::read(repo.published().join("metadata/1.root.json")).unwrap();
+    let base = server.base_url();
+    let mut beta = Updater::builder(APP, "1.0.0")
+        .repository(&format!("{base}metadata/"), &format!("{base}targets/"))
+        .trusted_root(root)
+        .data_dir(&data)
+        .executable(data.join("bin").join(APP))
+        .channel("beta")
+        .build()
+        .unwrap();
+    let err = beta.check().await.unwrap_err();
+    assert!(matches!(&err, Error::ReleaseIndex { .. }), "{err:?}");
+    assert!(err.to_string().contains("beta"), "{err}");
+}

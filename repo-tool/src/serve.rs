@@ -114,8 +114,15 @@ fn status(code: StatusCode) -> Response<Full<Bytes>> {
 /// Maps a request path to a file below `root`, refusing anything that could escape it.
 /// Each `/`-separated segment is percent-decoded on its own, as clients encode them
 /// (a role or target name with spaces, `#` or non-ASCII text is found under its own
-/// name); a segment that decodes to a separator, `.` or `..` is refused.
+/// name); a segment that decodes to a separator, `.` or `..` is refused. On Windows a
+/// segment must also be a portable file name ([`updater::names::check_file_name`]):
+/// `C:x` is relative to a drive, `a:b` names an alternate data stream and `NUL` a
+/// device, none of them a file below `root`.
 pub fn resolve(root: &Path, request_path: &str) -> Option<PathBuf> {
+    resolve_for(root, request_path, cfg!(windows))
+}
+
+fn resolve_for(root: &Path, request_path: &str, windows: bool) -> Option<PathBuf> {
     let mut path = root.to_path_buf();
     for raw in request_path.trim_start_matches('/').split('/') {
         let segment = percent_encoding::percent_decode_str(raw)
@@ -125,6 +132,7 @@ pub fn resolve(root: &Path, request_path: &str) -> Option<PathBuf> {
             || segment == "."
             || segment == ".."
             || segment.contains(['/', '\\', '\0'])
+            || (windows && updater::names::check_file_name(&segment).is_err())
         {
             return None;
         }
@@ -190,5 +198,21 @@ mod tests {
             resolve(root, "/targets/dir/abc.a%23b%3Fc%2541").unwrap(),
             root.join("targets/dir/abc.a#b?c%41")
         );
+    }
+
+    #[test]
+    fn on_windows_refuses_drive_stream_and_device_names() {
+        let root = Path::new("/srv/repo");
+        for bad in [
+            "/targets/C%3Aevil",
+            "/targets/a%3Ab",
+            "/targets/NUL",
+            "/targets/com1.txt",
+            "/targets/x%20",
+        ] {
+            assert!(resolve_for(root, bad, true).is_none(), "{bad}");
+            assert!(resolve_for(root, bad, false).is_some(), "{bad} on Unix");
+        }
+        assert!(resolve_for(root, "/targets/report%20(old)", true).is_some());
     }
 }

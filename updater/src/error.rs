@@ -38,6 +38,13 @@ pub enum Error {
         /// The target path asked for.
         path: String,
     },
+    /// The target's path has a `.` or `..` segment, which URL resolution and servers
+    /// fold into another path, so it cannot be requested as itself.
+    #[error("target {path:?} has a `.` or `..` segment, which no URL names as itself; the repository must rename the target")]
+    UnrequestableTarget {
+        /// The target path.
+        path: String,
+    },
     /// Local disk failure.
     #[error("{action} {path}: {source}")]
     Storage {

@@ -27,7 +27,8 @@ impl Client {
     /// name is prefixed with one of its hashes (`dir/HASH.name`, spec 5.7.3).
     ///
     /// # Errors
-    /// [`Error::Config`] when the URL cannot be built, or no mirror is configured.
+    /// [`Error::Config`] when the URL cannot be built, or no mirror is configured;
+    /// [`Error::UnrequestableTarget`] for a path with a `.` or `..` segment.
     pub fn target_url(&self, target_path: &str, info: &TargetFile) -> Result<url::Url, Error> {
         let mirror = self
             .config
@@ -44,6 +45,14 @@ impl Client {
         target_path: &str,
         info: &TargetFile,
     ) -> Result<url::Url, Error> {
+        // URL resolution (RFC 3986 §5.2.4, and the URL Standard even for `%2E`)
+        // and servers fold `.` and `..` segments into another path: such a target
+        // cannot be requested as itself.
+        if target_path.split('/').any(|s| s == "." || s == "..") {
+            return Err(Error::UnrequestableTarget {
+                path: target_path.to_string(),
+            });
+        }
         let rest = if self.trusted.root().consistent_snapshot {
             let hash = info
                 .hashes

@@ -21,10 +21,13 @@
 //! the delegation search trusts for its path, and it is verified before a byte of it
 //! is parsed. It is a guide, not an authority: every release it names is then looked
 //! up through the normal delegation search, and its own signed `updater` object must
-//! say what the index says (version, platform, channels), or the release is passed
-//! over. So the index can neither add a release nor change one; a holder of the key
-//! that signs it can at most hide releases, as a holder of the releases' own role
-//! can.
+//! say what the index says (version, platform, channels); an entry that does not
+//! resolve, or says something else, fails the check with [`crate::Error::ReleaseIndex`]
+//! (entries no release backs could otherwise push real releases past the lookup
+//! limit, and a silent "up to date" is a freeze). So the index can neither add a
+//! release nor change one; a holder of the key that signs it can at most hide
+//! releases by leaving them out, as a holder of the releases' own role can. In the
+//! layouts `repo-tool` writes, one role (or one bins key) signs both.
 
 use semver::Version;
 use serde::{Deserialize, Serialize};

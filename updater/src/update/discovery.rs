@@ -86,6 +86,10 @@ pub(super) async fn select_release(
 /// against its own signed release object, newest first, stopping at the first
 /// that qualifies (and the others of its version, so that ties break as `select`
 /// breaks them).
+///
+/// # Errors
+/// [`Error::ReleaseIndex`] when an entry looked up is not backed by a release that
+/// says what the entry says: the index is then not trusted for anything.
 async fn through_index(
     client: &mut Client,
     index: &ReleaseIndex,
@@ -111,26 +115,38 @@ async fn through_index(
             continue;
         }
         lookups += 1;
+        // An entry that does not resolve to the release it describes means the index
+        // and the releases were not published together, or someone who holds the
+        // index's key wrote entries no release backs (for example to push the real
+        // releases past the lookup limit). Either way the check fails loudly instead
+        // of reporting "up to date".
+        let refuse = |reason: String| Error::ReleaseIndex {
+            path: format!("{}/{INDEX_FILE}", check.query.app),
+            reason,
+        };
         let target = match client.target_info(&entry.target).await {
             Ok(target) => target,
             Err(Error::TargetNotFound { .. }) => {
-                passed_over.push(passed(Reason::Malformed(
-                    "listed in the release index, but no role trusted for its path lists it".into(),
-                )));
-                continue;
+                return Err(refuse(format!(
+                    "it lists {:?} ({}), but no role trusted for that path lists it",
+                    entry.target, entry.version
+                )))
             }
             Err(e) => return Err(e),
         };
         let disagreement = match ReleaseInfo::from_target(&entry.target, &target) {
             Ok(Some(info)) => entry.disagreement(&info),
-            Ok(None) => {
-                Some("listed in the release index, but its target has no release object".into())
-            }
-            Err(e) => Some(e.reason),
+            Ok(None) => Some(format!(
+                "it lists {:?}, but that target has no release object",
+                entry.target
+            )),
+            Err(e) => Some(format!(
+                "it lists {:?}, whose release object is invalid: {}",
+                entry.target, e.reason
+            )),
         };
         if let Some(why) = disagreement {
-            passed_over.push(passed(Reason::Malformed(why)));
-            continue;
+            return Err(refuse(why));
         }
         let alone = [(entry.target.clone(), target)];
         let qualifies = release::select(&alone, check.query, policy, check.install, check.now)

@@ -328,3 +328,27 @@ async fn a_target_name_with_url_syntax_in_it_is_requested_as_itself() {
         )]
     );
 }
+
+#[tokio::test]
+async fn a_target_name_with_dot_segments_is_refused_before_any_request() {
+    // `a/../b.txt` would be folded into `b.txt` by URL resolution (even as `%2E%2E`)
+    // or by the server: another file than the one named in the metadata.
+    for name in ["a/./../b.txt", "../b.txt", "a/."] {
+        let mut sim = RepoSim::new();
+        sim.add_target("targets", name, b"dots");
+        let h = Harness::new(sim);
+        let mut client = h.client();
+        let info = client.target_info(name).await.unwrap();
+        h.take_requests();
+        let out = tempfile::tempdir().unwrap();
+        let err = client
+            .download_target(name, &info, out.path(), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::UnrequestableTarget { path } if path == name),
+            "{err:?}"
+        );
+        assert!(h.take_requests().is_empty());
+    }
+}
