@@ -250,31 +250,19 @@ async fn python_tuf_client_downloads_from_a_repository_published_by_repo_tool() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_tuf_client_downloads_from_hash_bins_published_by_repo_tool() {
-    use repo_tool::delegate::{delegate, Delegation};
-    use repo_tool::ops::{self, NewTarget, RoleSetup};
+    use repo_tool::delegate::Delegation;
+    use repo_tool::fixture::Fixture;
+    use repo_tool::ops::{self, NewTarget};
     use repo_tool::project::Settings;
 
     let work = tempfile::tempdir().unwrap();
-    let keys: Vec<FileKey> = (0..5)
-        .map(|_| FileKey::generate(KeyKind::Ed25519).unwrap())
-        .collect();
-    let setup = |k: &FileKey| RoleSetup {
-        keys: vec![k.public_key().clone()],
-        threshold: 1,
-    };
-    let roles = BTreeMap::from([
-        ("root".to_string(), setup(&keys[0])),
-        ("targets".to_string(), setup(&keys[1])),
-        ("snapshot".to_string(), setup(&keys[2])),
-        ("timestamp".to_string(), setup(&keys[3])),
-    ]);
     let now = OffsetDateTime::now_utc();
-    let project = ops::init(&work.path().join("repo"), &roles, Settings::default(), now).unwrap();
+    let fx = Fixture::init(&work.path().join("repo"), Settings::default(), now).unwrap();
     let bins = Delegation::HashBins {
         bits: 5,
         prefix: "bin".into(),
     };
-    delegate(&project, &bins, &[keys[4].public_key().clone()], 1, now).unwrap();
+    fx.delegate(&bins, now).unwrap();
     let mut new: Vec<NewTarget> = (0..100)
         .map(|i| NewTarget {
             path: format!("pkg/file-{i}.txt"),
@@ -287,13 +275,10 @@ async fn python_tuf_client_downloads_from_hash_bins_published_by_repo_tool() {
         content: tricky_content(name).into_bytes(),
         custom: None,
     }));
-    ops::add_targets(&project, new, None, now).unwrap();
-    ops::sign(&project, "root", &keys[0]).unwrap();
-    ops::sign(&project, "targets", &keys[1]).unwrap();
-    ops::sign_all(&project, &keys[4]).unwrap();
-    repo_tool::publish::publish(&project, &[&keys[2]], &[&keys[3]], now).unwrap();
+    ops::add_targets(&fx.project, new, None, now).unwrap();
+    fx.publish(now).unwrap();
 
-    let published = work.path().join("repo/published");
+    let published = fx.published();
     let server = StaticServer::start(&published, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();

@@ -6,15 +6,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test fixtures
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use repo_tool::delegate::{delegate, Delegation};
-use repo_tool::ops::{self, RoleSetup};
-use repo_tool::project::{Project, Settings};
+use repo_tool::delegate::Delegation;
+use repo_tool::fixture::Fixture;
+use repo_tool::ops;
+use repo_tool::project::Settings;
 use repo_tool::serve::StaticServer;
-use repo_tool::signer::{FileKey, KeyKind, Signer};
 use semver::Version;
 use time::OffsetDateTime;
 use updater::release::{current_platform, ReleaseInfo};
@@ -24,34 +23,20 @@ const APP: &str = "my-app";
 
 struct Repo {
     dir: tempfile::TempDir,
-    project: Project,
-    keys: Vec<FileKey>,
+    fx: Fixture,
 }
 
 /// A repository whose targets delegate every path to `2^bits` hash bins.
 fn binned_repo(bits: u32) -> Repo {
     let dir = tempfile::tempdir().unwrap();
-    let keys: Vec<FileKey> = (0..5)
-        .map(|_| FileKey::generate(KeyKind::Ed25519).unwrap())
-        .collect();
-    let setup = |k: &FileKey| RoleSetup {
-        keys: vec![k.public_key().clone()],
-        threshold: 1,
-    };
-    let roles = BTreeMap::from([
-        ("root".to_string(), setup(&keys[0])),
-        ("targets".to_string(), setup(&keys[1])),
-        ("snapshot".to_string(), setup(&keys[2])),
-        ("timestamp".to_string(), setup(&keys[3])),
-    ]);
     let now = OffsetDateTime::now_utc();
-    let project = ops::init(&dir.path().join("repo"), &roles, Settings::default(), now).unwrap();
+    let fx = Fixture::init(&dir.path().join("repo"), Settings::default(), now).unwrap();
     let bins = Delegation::HashBins {
         bits,
         prefix: "bin".into(),
     };
-    delegate(&project, &bins, &[keys[4].public_key().clone()], 1, now).unwrap();
-    Repo { dir, project, keys }
+    fx.delegate(&bins, now).unwrap();
+    Repo { dir, fx }
 }
 
 impl Repo {
@@ -67,26 +52,21 @@ impl Repo {
             post_install: None,
         };
         let now = OffsetDateTime::now_utc();
-        repo_tool::release::add_release(&self.project, &info, APP, version.as_bytes(), now)
+        repo_tool::release::add_release(&self.fx.project, &info, APP, version.as_bytes(), now)
             .unwrap();
     }
 
     fn publish(&self) {
-        let now = OffsetDateTime::now_utc();
-        let _ = ops::sign(&self.project, "root", &self.keys[0]);
-        let _ = ops::sign(&self.project, "targets", &self.keys[1]);
-        ops::sign_all(&self.project, &self.keys[4]).unwrap();
-        repo_tool::publish::publish(&self.project, &[&self.keys[2]], &[&self.keys[3]], now)
-            .unwrap();
+        self.fx.publish(OffsetDateTime::now_utc()).unwrap();
     }
 
     fn published(&self) -> std::path::PathBuf {
-        self.dir.path().join("repo/published")
+        self.fx.published()
     }
 }
 
 fn updater(repo: &Repo, base: &str, data: &Path, limits: Limits) -> Updater {
-    let root = std::fs::read(repo.published().join("metadata/1.root.json")).unwrap();
+    let root = repo.fx.first_root().unwrap();
     Updater::builder(APP, "1.0.0")
         .repository(&format!("{base}metadata/"), &format!("{base}targets/"))
         .trusted_root(root)
@@ -149,7 +129,7 @@ async fn without_an_index_a_listing_that_cannot_see_every_bin_is_refused() {
     repo.release("2.0.0");
     // The release stays, its index goes: as a repository written by another tool.
     let index = repo_tool::release::index_path(APP);
-    ops::remove_target(&repo.project, &index, OffsetDateTime::now_utc()).unwrap();
+    ops::remove_target(&repo.fx.project, &index, OffsetDateTime::now_utc()).unwrap();
     repo.publish();
     let server = StaticServer::start(&repo.published(), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -200,7 +180,7 @@ async fn an_index_padded_with_releases_nobody_signed_fails_the_check_loudly() {
     // check must not report "up to date": it refuses the index, naming it.
     let repo = binned_repo(6);
     repo.release("2.0.0");
-    let mut index = repo_tool::release::current_index(&repo.project, APP).unwrap();
+    let mut index = repo_tool::release::current_index(&repo.fx.project, APP).unwrap();
     let real = index.releases[0].clone();
     for minor in 0..20 {
         let mut fake = real.clone();
@@ -211,7 +191,7 @@ async fn an_index_padded_with_releases_nobody_signed_fails_the_check_loudly() {
     let padded = serde_json::to_vec_pretty(&index).unwrap();
     let now = OffsetDateTime::now_utc();
     ops::add_target(
-        &repo.project,
+        &repo.fx.project,
         &repo_tool::release::index_path(APP),
         &padded,
         None,
@@ -236,12 +216,12 @@ async fn an_index_padded_with_releases_nobody_signed_fails_the_check_loudly() {
 async fn an_index_entry_that_says_otherwise_than_its_release_fails_the_check() {
     let repo = binned_repo(4);
     repo.release("2.0.0");
-    let mut index = repo_tool::release::current_index(&repo.project, APP).unwrap();
+    let mut index = repo_tool::release::current_index(&repo.fx.project, APP).unwrap();
     index.releases[0].channels = vec!["beta".into()];
     let lying = serde_json::to_vec_pretty(&index).unwrap();
     let now = OffsetDateTime::now_utc();
     ops::add_target(
-        &repo.project,
+        &repo.fx.project,
         &repo_tool::release::index_path(APP),
         &lying,
         None,
@@ -255,7 +235,7 @@ async fn an_index_entry_that_says_otherwise_than_its_release_fails_the_check() {
     let data = repo.dir.path().join("data");
     // The default channel does not see a "beta" entry, so the lie is only looked up
     // by a beta installation; the default one still finds nothing wrong to act on.
-    let root = std::fs::read(repo.published().join("metadata/1.root.json")).unwrap();
+    let root = repo.fx.first_root().unwrap();
     let base = server.base_url();
     let mut beta = Updater::builder(APP, "1.0.0")
         .repository(&format!("{base}metadata/"), &format!("{base}targets/"))

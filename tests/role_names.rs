@@ -5,48 +5,33 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test fixtures
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use repo_tool::delegate::{delegate, Delegation};
-use repo_tool::ops::{self, RoleSetup};
-use repo_tool::project::{Project, Settings};
+use repo_tool::fixture::Fixture;
+use repo_tool::ops;
+use repo_tool::project::Settings;
 use repo_tool::serve::StaticServer;
-use repo_tool::signer::{FileKey, KeyKind, Signer};
+use repo_tool::signer::Signer;
 use time::OffsetDateTime;
 use updater::fetch::{DefaultFetcher, HttpOptions};
 use updater::{Client, ClientConfig};
 
 struct Repo {
     dir: tempfile::TempDir,
-    project: Project,
-    keys: Vec<FileKey>,
+    fx: Fixture,
 }
 
 fn repo() -> Repo {
     let dir = tempfile::tempdir().unwrap();
-    let keys: Vec<FileKey> = (0..5)
-        .map(|_| FileKey::generate(KeyKind::Ed25519).unwrap())
-        .collect();
-    let setup = |k: &FileKey| RoleSetup {
-        keys: vec![k.public_key().clone()],
-        threshold: 1,
-    };
-    let roles = BTreeMap::from([
-        ("root".to_string(), setup(&keys[0])),
-        ("targets".to_string(), setup(&keys[1])),
-        ("snapshot".to_string(), setup(&keys[2])),
-        ("timestamp".to_string(), setup(&keys[3])),
-    ]);
-    let project = ops::init(
+    let fx = Fixture::init(
         &dir.path().join("repo"),
-        &roles,
         Settings::default(),
         OffsetDateTime::now_utc(),
     )
     .unwrap();
-    Repo { dir, project, keys }
+    Repo { dir, fx }
 }
 
 fn role(name: &str) -> Delegation {
@@ -63,20 +48,10 @@ async fn a_role_name_with_special_characters_is_published_and_found_under_its_na
     let r = repo();
     let now = OffsetDateTime::now_utc();
     let name = "docs (en) & r\u{e9}sum\u{e9}s #1";
-    delegate(
-        &r.project,
-        &role(name),
-        &[r.keys[4].public_key().clone()],
-        1,
-        now,
-    )
-    .unwrap();
-    ops::add_target(&r.project, "docs/guide.txt", b"the guide", None, now).unwrap();
-    ops::sign(&r.project, "root", &r.keys[0]).unwrap();
-    ops::sign(&r.project, "targets", &r.keys[1]).unwrap();
-    ops::sign(&r.project, name, &r.keys[4]).unwrap();
-    repo_tool::publish::publish(&r.project, &[&r.keys[2]], &[&r.keys[3]], now).unwrap();
-    let published = r.dir.path().join("repo/published");
+    r.fx.delegate(&role(name), now).unwrap();
+    ops::add_target(&r.fx.project, "docs/guide.txt", b"the guide", None, now).unwrap();
+    r.fx.publish(now).unwrap();
+    let published = r.fx.published();
     assert!(published.join(format!("metadata/1.{name}.json")).is_file());
 
     let server = StaticServer::start(&published, SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -110,7 +85,7 @@ async fn a_role_name_with_special_characters_is_published_and_found_under_its_na
 fn names_that_would_overwrite_another_file_are_refused_when_delegated() {
     let r = repo();
     let now = OffsetDateTime::now_utc();
-    let key = r.keys[4].public_key().clone();
+    let key = r.fx.keys.delegated.public_key().clone();
     for bad in [
         "Root",
         "TIMESTAMP",
@@ -122,20 +97,27 @@ fn names_that_would_overwrite_another_file_are_refused_when_delegated() {
         "",
         ".",
     ] {
-        let err = delegate(&r.project, &role(bad), std::slice::from_ref(&key), 1, now).unwrap_err();
+        let err = delegate(
+            &r.fx.project,
+            &role(bad),
+            std::slice::from_ref(&key),
+            1,
+            now,
+        )
+        .unwrap_err();
         assert!(
             err.to_string().contains("cannot name a delegated role"),
             "{bad:?}: {err}"
         );
     }
     delegate(
-        &r.project,
+        &r.fx.project,
         &role("docs"),
         std::slice::from_ref(&key),
         1,
         now,
     )
     .unwrap();
-    let err = delegate(&r.project, &role("Docs"), &[key], 1, now).unwrap_err();
+    let err = delegate(&r.fx.project, &role("Docs"), &[key], 1, now).unwrap_err();
     assert!(err.to_string().contains("case-insensitive"), "{err}");
 }

@@ -35,6 +35,18 @@ pub fn index_path(app: &str) -> String {
     format!("{app}/{INDEX_FILE}")
 }
 
+/// One release for [`add_releases`]: its release object, its file name (the last
+/// segment of its target path) and its content.
+#[derive(Debug, Clone)]
+pub struct NewRelease {
+    /// The release object.
+    pub info: ReleaseInfo,
+    /// The file name, one path segment.
+    pub file_name: String,
+    /// The file's content.
+    pub content: Vec<u8>,
+}
+
 /// Stages `content` as the release `info` (in the role the repository routes it to),
 /// after checking the release object reads back exactly as clients will read it,
 /// and lists it in the application's release index (staged in the role its path
@@ -49,40 +61,76 @@ pub fn add_release(
     content: &[u8],
     now: OffsetDateTime,
 ) -> Result<String, RepoError> {
-    if file_name.is_empty() || file_name.contains('/') {
-        return Err(RepoError::Invalid(format!(
-            "release file name {file_name:?} must be one path segment"
-        )));
+    let release = NewRelease {
+        info: info.clone(),
+        file_name: file_name.to_string(),
+        content: content.to_vec(),
+    };
+    let mut paths = add_releases(project, std::slice::from_ref(&release), now)?;
+    paths
+        .pop()
+        .ok_or_else(|| RepoError::Invalid("nothing was added".into()))
+}
+
+/// [`add_release`] for many releases at once, each application's index rewritten
+/// once: all are checked before anything is staged. Returns the target paths, in
+/// order.
+///
+/// # Errors
+/// As [`add_release`], for the first release that cannot be added; nothing is
+/// staged then.
+pub fn add_releases(
+    project: &Project,
+    releases: &[NewRelease],
+    now: OffsetDateTime,
+) -> Result<Vec<String>, RepoError> {
+    let mut indexes: std::collections::BTreeMap<String, ReleaseIndex> = Default::default();
+    let mut new = Vec::with_capacity(releases.len() + 1);
+    let mut paths = Vec::with_capacity(releases.len());
+    for NewRelease {
+        info,
+        file_name,
+        content,
+    } in releases
+    {
+        if file_name.is_empty() || file_name.contains('/') {
+            return Err(RepoError::Invalid(format!(
+                "release file name {file_name:?} must be one path segment"
+            )));
+        }
+        if info.platform.is_empty() || info.platform.contains('/') || info.platform.starts_with('.')
+        {
+            return Err(RepoError::Invalid(format!(
+                "platform {:?} must be one path segment, a target triple such as x86_64-unknown-linux-gnu",
+                info.platform
+            )));
+        }
+        let path = release_path(info, file_name);
+        let target = crate::ops::target_file(content, Some(info.to_custom()));
+        ReleaseInfo::from_target(&path, &target).map_err(|e| RepoError::Invalid(e.to_string()))?;
+        let index = match indexes.entry(info.app.clone()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(current_index(project, &info.app)?)
+            }
+        };
+        index.upsert(IndexEntry::of(&path, info));
+        new.push(NewTarget {
+            path: path.clone(),
+            content: content.clone(),
+            custom: target.custom.map(|custom| *custom),
+        });
+        paths.push(path);
     }
-    if info.platform.is_empty() || info.platform.contains('/') || info.platform.starts_with('.') {
-        return Err(RepoError::Invalid(format!(
-            "platform {:?} must be one path segment, a target triple such as x86_64-unknown-linux-gnu",
-            info.platform
-        )));
+    for (app, index) in &indexes {
+        new.push(NewTarget {
+            path: index_path(app),
+            content: encode_index(index)?,
+            custom: None,
+        });
     }
-    let path = release_path(info, file_name);
-    let target = crate::ops::target_file(content, Some(info.to_custom()));
-    ReleaseInfo::from_target(&path, &target).map_err(|e| RepoError::Invalid(e.to_string()))?;
-    let mut index = current_index(project, &info.app)?;
-    index.upsert(IndexEntry::of(&path, info));
-    add_targets(
-        project,
-        vec![
-            NewTarget {
-                path: path.clone(),
-                content: content.to_vec(),
-                custom: target.custom.map(|custom| *custom),
-            },
-            NewTarget {
-                path: index_path(&info.app),
-                content: encode_index(&index)?,
-                custom: None,
-            },
-        ],
-        None,
-        now,
-    )?;
-    Ok(path)
+    add_targets(project, new, None, now)?;
+    Ok(paths)
 }
 
 /// Removes the release at target path `path` from the role that lists it and from
