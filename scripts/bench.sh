@@ -15,8 +15,9 @@
 #
 # Needs python3, curl, openssl and a Rust toolchain; installs python-tuf into
 # target/interop-venv and Debian's nginx the same way scripts/test.sh does. About
-# 10 minutes on 2 cores from a cold cache: release builds (fat LTO) take half of it,
-# repo-tool publishing 100,000 targets twice most of the rest.
+# 11 minutes on 2 cores from a cold cache: release builds (fat LTO) take half of it,
+# repo-tool publishing 100,000 targets twice most of the rest, and writing 16,384
+# bins for the release-discovery benchmark about a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,11 +59,13 @@ done
 echo "== building (release): updater-cli, the repository generator, repo-tool's publish bench"
 mkdir -p target/bench
 cargo build --release -p updater-cli -p updater-workspace \
-    --bin updater-cli --example bench_repos
+    --bin updater-cli --example bench_repos --example bench_releases
 cargo bench --no-run -p repo-tool --bench publish
 
 echo "== generating repositories in target/bench/repos"
 target/release/examples/bench_repos target/bench/repos --big-mib "$big_mib" >/dev/null
+echo "== generating release repositories (1,000 releases, flat and in 16,384 bins) with repo-tool"
+target/release/examples/bench_releases target/bench/repos
 
 publish_table=target/bench/publish.md
 rm -f "$publish_table"
