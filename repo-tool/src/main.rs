@@ -71,9 +71,11 @@ fn run(cli: Cli) -> Result<()> {
             timestamp_keys,
             expiries,
             no_consistent_snapshot,
+            no_snapshot_hashes,
         } => {
             let mut settings = Settings {
                 consistent_snapshot: !no_consistent_snapshot,
+                snapshot_hashes: !no_snapshot_hashes,
                 ..Settings::default()
             };
             for (role, days) in expiries {

@@ -101,12 +101,16 @@ pub fn publish(
     check_online_signers(&root, "timestamp", timestamp_signers)?;
     let consistent = root.consistent_snapshot;
 
+    let hashes = project.settings.snapshot_hashes;
     let mut updated = Vec::new();
     for (role, s) in &delegated {
         let bytes = updater::metadata::to_envelope_json(&s.signed, &s.signatures)
             .map_err(|e| RepoError::Invalid(e.to_string()))?;
         write_metadata(project, role, s.signed.common.version, &bytes, consistent)?;
-        updated.push((role.clone(), s.signed.common.version));
+        updated.push((
+            format!("{role}.json"),
+            snapshot_entry(s.signed.common.version, &bytes, hashes),
+        ));
     }
     if let Some(s) = &staged_targets {
         let bytes = updater::metadata::to_envelope_json(&s.signed, &s.signatures)
@@ -118,6 +122,10 @@ pub fn publish(
             &bytes,
             consistent,
         )?;
+        updated.push((
+            "targets.json".into(),
+            snapshot_entry(s.signed.common.version, &bytes, hashes),
+        ));
     }
     if let Some(s) = &staged_root {
         let bytes = updater::metadata::to_envelope_json(&s.signed, &s.signatures)
@@ -164,12 +172,25 @@ fn check_online_signers(root: &Root, role: &str, signers: &[&dyn Signer]) -> Res
     Ok(())
 }
 
+/// The snapshot's entry for a targets metadata file of `version` whose published
+/// bytes are `bytes`: the version, and the length and sha256 when `hashes`.
+fn snapshot_entry(version: u64, bytes: &[u8], hashes: bool) -> MetaFile {
+    MetaFile {
+        version,
+        length: hashes.then_some(bytes.len() as u64),
+        hashes: hashes
+            .then(|| updater::metadata::Hashes::from([("sha256".into(), sha256_hex(bytes))])),
+        unrecognized: Default::default(),
+    }
+}
+
 /// Writes a new timestamp, and before it a new snapshot when `updated` is given (the
-/// delegated roles just published, with their versions).
+/// snapshot entries of the targets metadata just published, by file name; the others
+/// keep their entries).
 fn write_snapshot_and_timestamp(
     project: &Project,
     root: &Root,
-    updated: Option<&[(String, u64)]>,
+    updated: Option<&[(String, MetaFile)]>,
     snapshot_signers: &[&dyn Signer],
     timestamp_signers: &[&dyn Signer],
     now: OffsetDateTime,
@@ -177,31 +198,32 @@ fn write_snapshot_and_timestamp(
     let consistent = root.consistent_snapshot;
     let previous = project.published::<Snapshot>("snapshot")?;
     let snapshot_bytes = if updated.is_some() || previous.is_none() {
-        let targets = project.published::<Targets>("targets")?.ok_or_else(|| {
-            RepoError::Invalid("targets must be published before snapshot".into())
-        })?;
         let mut meta = previous
             .as_ref()
             .map(|p| p.signed.meta.clone())
             .unwrap_or_default();
-        meta.insert(
-            "targets.json".into(),
-            MetaFile {
-                version: targets.signed.common.version,
-                length: None,
-                hashes: None,
-                unrecognized: Default::default(),
-            },
-        );
-        for (role, version) in updated.unwrap_or_default() {
+        for (file, entry) in updated.unwrap_or_default() {
+            meta.insert(file.clone(), entry.clone());
+        }
+        // Top-level targets always from the file clients will fetch, whoever wrote it.
+        if !updated
+            .unwrap_or_default()
+            .iter()
+            .any(|(f, _)| f == "targets.json")
+        {
+            let path = project.metadata_dir().join("targets.json");
+            let bytes = std::fs::read(&path).map_err(|_| {
+                RepoError::Invalid("targets must be published before snapshot".into())
+            })?;
+            let targets = updater::metadata::Envelope::<Targets>::from_slice(&bytes)
+                .map_err(|e| RepoError::Invalid(format!("{}: {e}", path.display())))?;
             meta.insert(
-                format!("{role}.json"),
-                MetaFile {
-                    version: *version,
-                    length: None,
-                    hashes: None,
-                    unrecognized: Default::default(),
-                },
+                "targets.json".into(),
+                snapshot_entry(
+                    targets.signed.common.version,
+                    &bytes,
+                    project.settings.snapshot_hashes,
+                ),
             );
         }
         let version = previous.as_ref().map_or(1, |p| p.signed.common.version + 1);

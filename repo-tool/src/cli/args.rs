@@ -72,6 +72,11 @@ pub(crate) enum Command {
         /// Turn off version- and hash-prefixed file names.
         #[arg(long)]
         no_consistent_snapshot: bool,
+        /// List only versions of targets metadata in the snapshot, not their length
+        /// and hashes (smaller snapshots with very many bins; weaker against a
+        /// stolen targets or bin key).
+        #[arg(long)]
+        no_snapshot_hashes: bool,
     },
     /// Add (or replace) target files in the staged metadata of the role responsible
     /// for them (its hash bin when targets delegates to hash bins, else targets).
