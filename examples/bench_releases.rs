@@ -11,7 +11,10 @@
 //! - `releases-flat/`: `--releases` releases (default 1,000) of `my-app`, listed in
 //!   top-level `targets.json` with the application's release index;
 //! - `releases-bins/`: the same releases in `2^--bits` (default 2^14 = 16,384)
-//!   succinct hash bins, as `repo-tool delegate --hash-bins` makes them.
+//!   succinct hash bins, as `repo-tool delegate --hash-bins` makes them;
+//! - `releases-bins-versions/`: the same, published with `--no-snapshot-hashes`
+//!   (the snapshot lists only the version of each bin), to measure what listing
+//!   each bin's length and hash costs.
 //!
 //! Releases are versions `1.0.0` to `1.(N-1).0` for this build's platform; the
 //! benchmark checks from `1.0.0`, so the newest is offered. `OUT_DIR/releases.json`
@@ -23,9 +26,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use repo_tool::delegate::Delegation;
-use repo_tool::fixture::Fixture;
 use repo_tool::project::Settings;
 use repo_tool::release::{add_releases, NewRelease};
+use repo_tool::sandbox::Sandbox;
 use semver::Version;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -52,10 +55,14 @@ fn main() -> Result<()> {
     }
     std::fs::create_dir_all(&out)?;
     let mut manifest = BTreeMap::new();
-    for (name, bins) in [("releases-flat", None), ("releases-bins", Some(bits))] {
+    for (name, bins, snapshot_hashes) in [
+        ("releases-flat", None, true),
+        ("releases-bins", Some(bits), true),
+        ("releases-bins-versions", Some(bits), false),
+    ] {
         let started = Instant::now();
         let dir = out.join(name);
-        make_repository(&dir, releases, bins)
+        make_repository(&dir, releases, bins, snapshot_hashes)
             .with_context(|| format!("making {}", dir.display()))?;
         eprintln!(
             "{name}: {releases} releases{} in {:.1} s",
@@ -67,6 +74,8 @@ fn main() -> Result<()> {
             json!({
                 "published": format!("{name}/published"),
                 "bins": bins.map_or(0, |b| 1u64 << b),
+                "snapshot_hashes": snapshot_hashes,
+                "snapshot_bytes": std::fs::metadata(dir.join("published/metadata/snapshot.json"))?.len(),
             }),
         );
     }
@@ -86,12 +95,21 @@ fn main() -> Result<()> {
 
 /// A fresh project at `dir` with `releases` releases, flat or in `2^bits` bins,
 /// signed and published.
-fn make_repository(dir: &Path, releases: usize, bits: Option<u32>) -> Result<()> {
+fn make_repository(
+    dir: &Path,
+    releases: usize,
+    bits: Option<u32>,
+    snapshot_hashes: bool,
+) -> Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
     let now = OffsetDateTime::now_utc();
-    let fx = Fixture::init(dir, Settings::default(), now)?;
+    let settings = Settings {
+        snapshot_hashes,
+        ..Settings::default()
+    };
+    let fx = Sandbox::create_with(dir, &[], settings, now)?;
     if let Some(bits) = bits {
         let bins = Delegation::HashBins {
             bits,
@@ -109,7 +127,7 @@ fn make_repository(dir: &Path, releases: usize, bits: Option<u32>) -> Result<()>
             }
         })
         .collect();
-    add_releases(&fx.project, &new, now)?;
+    add_releases(&fx.project(), &new, now)?;
     fx.publish(now)?;
     Ok(())
 }

@@ -251,13 +251,14 @@ async fn python_tuf_client_downloads_from_a_repository_published_by_repo_tool() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_tuf_client_downloads_from_hash_bins_published_by_repo_tool() {
     use repo_tool::delegate::Delegation;
-    use repo_tool::fixture::Fixture;
     use repo_tool::ops::{self, NewTarget};
     use repo_tool::project::Settings;
+    use repo_tool::sandbox::Sandbox;
 
     let work = tempfile::tempdir().unwrap();
     let now = OffsetDateTime::now_utc();
-    let fx = Fixture::init(&work.path().join("repo"), Settings::default(), now).unwrap();
+    let fx =
+        Sandbox::create_with(&work.path().join("repo"), &[], Settings::default(), now).unwrap();
     let bins = Delegation::HashBins {
         bits: 5,
         prefix: "bin".into(),
@@ -275,10 +276,10 @@ async fn python_tuf_client_downloads_from_hash_bins_published_by_repo_tool() {
         content: tricky_content(name).into_bytes(),
         custom: None,
     }));
-    ops::add_targets(&fx.project, new, None, now).unwrap();
+    ops::add_targets(&fx.project(), new, None, now).unwrap();
     fx.publish(now).unwrap();
 
-    let published = fx.published();
+    let published = fx.published_dir();
     let server = StaticServer::start(&published, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();

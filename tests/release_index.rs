@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use repo_tool::delegate::Delegation;
-use repo_tool::fixture::Fixture;
 use repo_tool::ops;
 use repo_tool::project::Settings;
+use repo_tool::sandbox::Sandbox;
 use repo_tool::serve::StaticServer;
 use semver::Version;
 use time::OffsetDateTime;
@@ -23,14 +23,14 @@ const APP: &str = "my-app";
 
 struct Repo {
     dir: tempfile::TempDir,
-    fx: Fixture,
+    fx: Sandbox,
 }
 
 /// A repository whose targets delegate every path to `2^bits` hash bins.
 fn binned_repo(bits: u32) -> Repo {
     let dir = tempfile::tempdir().unwrap();
     let now = OffsetDateTime::now_utc();
-    let fx = Fixture::init(&dir.path().join("repo"), Settings::default(), now).unwrap();
+    let fx = Sandbox::create_with(&dir.path().join("repo"), &[], Settings::default(), now).unwrap();
     let bins = Delegation::HashBins {
         bits,
         prefix: "bin".into(),
@@ -52,7 +52,7 @@ impl Repo {
             post_install: None,
         };
         let now = OffsetDateTime::now_utc();
-        repo_tool::release::add_release(&self.fx.project, &info, APP, version.as_bytes(), now)
+        repo_tool::release::add_release(&self.fx.project(), &info, APP, version.as_bytes(), now)
             .unwrap();
     }
 
@@ -61,12 +61,12 @@ impl Repo {
     }
 
     fn published(&self) -> std::path::PathBuf {
-        self.fx.published()
+        self.fx.published_dir()
     }
 }
 
 fn updater(repo: &Repo, base: &str, data: &Path, limits: Limits) -> Updater {
-    let root = repo.fx.first_root().unwrap();
+    let root = repo.fx.root_json().unwrap();
     Updater::builder(APP, "1.0.0")
         .repository(&format!("{base}metadata/"), &format!("{base}targets/"))
         .trusted_root(root)
@@ -129,7 +129,7 @@ async fn without_an_index_a_listing_that_cannot_see_every_bin_is_refused() {
     repo.release("2.0.0");
     // The release stays, its index goes: as a repository written by another tool.
     let index = repo_tool::release::index_path(APP);
-    ops::remove_target(&repo.fx.project, &index, OffsetDateTime::now_utc()).unwrap();
+    ops::remove_target(&repo.fx.project(), &index, OffsetDateTime::now_utc()).unwrap();
     repo.publish();
     let server = StaticServer::start(&repo.published(), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -180,7 +180,7 @@ async fn an_index_padded_with_releases_nobody_signed_fails_the_check_loudly() {
     // check must not report "up to date": it refuses the index, naming it.
     let repo = binned_repo(6);
     repo.release("2.0.0");
-    let mut index = repo_tool::release::current_index(&repo.fx.project, APP).unwrap();
+    let mut index = repo_tool::release::current_index(&repo.fx.project(), APP).unwrap();
     let real = index.releases[0].clone();
     for minor in 0..20 {
         let mut fake = real.clone();
@@ -191,7 +191,7 @@ async fn an_index_padded_with_releases_nobody_signed_fails_the_check_loudly() {
     let padded = serde_json::to_vec_pretty(&index).unwrap();
     let now = OffsetDateTime::now_utc();
     ops::add_target(
-        &repo.fx.project,
+        &repo.fx.project(),
         &repo_tool::release::index_path(APP),
         &padded,
         None,
@@ -216,12 +216,12 @@ async fn an_index_padded_with_releases_nobody_signed_fails_the_check_loudly() {
 async fn an_index_entry_that_says_otherwise_than_its_release_fails_the_check() {
     let repo = binned_repo(4);
     repo.release("2.0.0");
-    let mut index = repo_tool::release::current_index(&repo.fx.project, APP).unwrap();
+    let mut index = repo_tool::release::current_index(&repo.fx.project(), APP).unwrap();
     index.releases[0].channels = vec!["beta".into()];
     let lying = serde_json::to_vec_pretty(&index).unwrap();
     let now = OffsetDateTime::now_utc();
     ops::add_target(
-        &repo.fx.project,
+        &repo.fx.project(),
         &repo_tool::release::index_path(APP),
         &lying,
         None,
@@ -235,7 +235,7 @@ async fn an_index_entry_that_says_otherwise_than_its_release_fails_the_check() {
     let data = repo.dir.path().join("data");
     // The default channel does not see a "beta" entry, so the lie is only looked up
     // by a beta installation; the default one still finds nothing wrong to act on.
-    let root = repo.fx.first_root().unwrap();
+    let root = repo.fx.root_json().unwrap();
     let base = server.base_url();
     let mut beta = Updater::builder(APP, "1.0.0")
         .repository(&format!("{base}metadata/"), &format!("{base}targets/"))

@@ -9,9 +9,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use repo_tool::delegate::{delegate, Delegation};
-use repo_tool::fixture::Fixture;
 use repo_tool::ops;
 use repo_tool::project::Settings;
+use repo_tool::sandbox::Sandbox;
 use repo_tool::serve::StaticServer;
 use repo_tool::signer::Signer;
 use time::OffsetDateTime;
@@ -20,13 +20,14 @@ use updater::{Client, ClientConfig};
 
 struct Repo {
     dir: tempfile::TempDir,
-    fx: Fixture,
+    fx: Sandbox,
 }
 
 fn repo() -> Repo {
     let dir = tempfile::tempdir().unwrap();
-    let fx = Fixture::init(
+    let fx = Sandbox::create_with(
         &dir.path().join("repo"),
+        &[],
         Settings::default(),
         OffsetDateTime::now_utc(),
     )
@@ -49,9 +50,9 @@ async fn a_role_name_with_special_characters_is_published_and_found_under_its_na
     let now = OffsetDateTime::now_utc();
     let name = "docs (en) & r\u{e9}sum\u{e9}s #1";
     r.fx.delegate(&role(name), now).unwrap();
-    ops::add_target(&r.fx.project, "docs/guide.txt", b"the guide", None, now).unwrap();
+    ops::add_target(&r.fx.project(), "docs/guide.txt", b"the guide", None, now).unwrap();
     r.fx.publish(now).unwrap();
-    let published = r.fx.published();
+    let published = r.fx.published_dir();
     assert!(published.join(format!("metadata/1.{name}.json")).is_file());
 
     let server = StaticServer::start(&published, SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -85,7 +86,7 @@ async fn a_role_name_with_special_characters_is_published_and_found_under_its_na
 fn names_that_would_overwrite_another_file_are_refused_when_delegated() {
     let r = repo();
     let now = OffsetDateTime::now_utc();
-    let key = r.fx.keys.delegated.public_key().clone();
+    let key = r.fx.signer("delegated").unwrap().public_key().clone();
     for bad in [
         "Root",
         "TIMESTAMP",
@@ -98,7 +99,7 @@ fn names_that_would_overwrite_another_file_are_refused_when_delegated() {
         ".",
     ] {
         let err = delegate(
-            &r.fx.project,
+            &r.fx.project(),
             &role(bad),
             std::slice::from_ref(&key),
             1,
@@ -111,13 +112,13 @@ fn names_that_would_overwrite_another_file_are_refused_when_delegated() {
         );
     }
     delegate(
-        &r.fx.project,
+        &r.fx.project(),
         &role("docs"),
         std::slice::from_ref(&key),
         1,
         now,
     )
     .unwrap();
-    let err = delegate(&r.fx.project, &role("Docs"), &[key], 1, now).unwrap_err();
+    let err = delegate(&r.fx.project(), &role("Docs"), &[key], 1, now).unwrap_err();
     assert!(err.to_string().contains("case-insensitive"), "{err}");
 }

@@ -11,10 +11,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use repo_tool::delegate::Delegation;
-use repo_tool::fixture::Fixture;
 use repo_tool::ops;
 use repo_tool::project::Settings;
 use repo_tool::repository::sign_metadata;
+use repo_tool::sandbox::Sandbox;
 use repo_tool::serve::StaticServer;
 use time::OffsetDateTime;
 use updater::fetch::{DefaultFetcher, HttpOptions};
@@ -25,45 +25,45 @@ use updater::{Client, ClientConfig, Error};
 const FORGED: &str = "my-app/forged.bin";
 
 /// A repository of 16 bins with one real target, published.
-fn published_repo(dir: &Path, snapshot_hashes: bool) -> Fixture {
+fn published_repo(dir: &Path, snapshot_hashes: bool) -> Sandbox {
     let now = OffsetDateTime::now_utc();
     let settings = Settings {
         snapshot_hashes,
         ..Settings::default()
     };
-    let fx = Fixture::init(&dir.join("repo"), settings, now).unwrap();
+    let fx = Sandbox::create_with(&dir.join("repo"), &[], settings, now).unwrap();
     let bins = Delegation::HashBins {
         bits: 4,
         prefix: "bin".into(),
     };
     fx.delegate(&bins, now).unwrap();
-    ops::add_target(&fx.project, "my-app/real.bin", b"real", None, now).unwrap();
+    ops::add_target(&fx.project(), "my-app/real.bin", b"real", None, now).unwrap();
     fx.publish(now).unwrap();
     fx
 }
 
 /// What a holder of the bins key alone can do: re-sign the bin that `FORGED` routes
 /// to, same version, with `FORGED` added, and put it where clients fetch it.
-fn forge_bin(fx: &Fixture) -> String {
-    let role = ops::route(&fx.project, FORGED).unwrap();
-    let metadata = fx.published().join("metadata");
+fn forge_bin(fx: &Sandbox) -> String {
+    let role = ops::route(&fx.project(), FORGED).unwrap();
+    let metadata = fx.published_dir().join("metadata");
     let path = metadata.join(format!("1.{role}.json"));
     let mut bin: Envelope<Targets> = Envelope::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     bin.signed
         .targets
         .insert(FORGED.into(), ops::target_file(b"evil", None));
-    let bytes = sign_metadata(&bin.signed, &[&fx.keys.delegated]).unwrap();
+    let bytes = sign_metadata(&bin.signed, &[fx.signer("delegated").unwrap()]).unwrap();
     std::fs::write(&path, &bytes).unwrap();
     std::fs::write(metadata.join(format!("{role}.json")), &bytes).unwrap();
     role
 }
 
-async fn lookup(fx: &Fixture, data: &Path) -> Result<(), Error> {
-    let server = StaticServer::start(&fx.published(), SocketAddr::from(([127, 0, 0, 1], 0)))
+async fn lookup(fx: &Sandbox, data: &Path) -> Result<(), Error> {
+    let server = StaticServer::start(&fx.published_dir(), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
     let base = server.base_url();
-    Client::init(data, &fx.first_root().unwrap()).unwrap();
+    Client::init(data, &fx.root_json().unwrap()).unwrap();
     let config = ClientConfig::new(
         data,
         format!("{base}metadata/").parse().unwrap(),
@@ -78,7 +78,7 @@ async fn lookup(fx: &Fixture, data: &Path) -> Result<(), Error> {
 fn every_targets_metadata_file_is_listed_with_its_length_and_hash() {
     let dir = tempfile::tempdir().unwrap();
     let fx = published_repo(dir.path(), true);
-    let metadata = fx.published().join("metadata");
+    let metadata = fx.published_dir().join("metadata");
     let snapshot: Envelope<Snapshot> =
         Envelope::from_slice(&std::fs::read(metadata.join("snapshot.json")).unwrap()).unwrap();
     assert_eq!(snapshot.signed.meta.len(), 17, "targets and 16 bins");
@@ -92,7 +92,7 @@ fn every_targets_metadata_file_is_listed_with_its_length_and_hash() {
     let dir = tempfile::tempdir().unwrap();
     let fx = published_repo(dir.path(), false);
     let snapshot: Envelope<Snapshot> = Envelope::from_slice(
-        &std::fs::read(fx.published().join("metadata/snapshot.json")).unwrap(),
+        &std::fs::read(fx.published_dir().join("metadata/snapshot.json")).unwrap(),
     )
     .unwrap();
     assert!(snapshot

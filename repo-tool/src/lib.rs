@@ -3,8 +3,9 @@
 //! Keys and signing ([`signer`]: the [`signer::Signer`] trait and PKCS#8 file keys;
 //! [`keyfile`]), the on-disk release flow ([`project`] and [`ops`]: stage, sign by
 //! several holders, merge, publish), an in-memory repository writer for programs and
-//! tests ([`repository`]), a repository with a fresh key per role for tests and
-//! benchmarks ([`fixture`]), and a loopback static server for previews ([`serve`]).
+//! tests ([`repository`]), a throwaway repository with every key in memory for demos,
+//! tests and benchmarks ([`sandbox`]), and a loopback static server for previews
+//! ([`serve`]).
 //!
 //! Metadata types, canonical JSON and verification are shared with the `updater`
 //! client crate, so what this tool signs is checked by exactly the code that clients run.
@@ -14,7 +15,6 @@
 
 pub mod audit;
 pub mod delegate;
-pub mod fixture;
 pub mod keyfile;
 pub mod ops;
 pub mod project;

@@ -4,7 +4,9 @@
 //!
 //! Roles: root 2-of-3 (ed25519), targets and snapshot (ed25519), timestamp (ECDSA
 //! P-256), and a delegated role `rollout` trusted only for `APP/rollout.json`, with
-//! its own key and a six-hour expiry. Not for production: real keys live offline.
+//! its own key and a six-hour expiry. Other delegations ([`Sandbox::delegate`]: a
+//! named role, hash bins) share one more key. Not for production: real keys live
+//! offline.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,7 @@ pub struct Sandbox {
     snapshot_key: FileKey,
     timestamp_key: FileKey,
     rollout_key: FileKey,
+    delegated_key: FileKey,
 }
 
 impl Sandbox {
@@ -43,6 +46,20 @@ impl Sandbox {
     /// # Errors
     /// Key generation, signing and IO errors.
     pub fn create(dir: &Path, apps: &[&str], now: OffsetDateTime) -> Result<Sandbox, RepoError> {
+        Sandbox::create_with(dir, apps, Settings::default(), now)
+    }
+
+    /// [`Sandbox::create`] with `settings` (the rollout role's six-hour expiry is
+    /// added to them).
+    ///
+    /// # Errors
+    /// As [`Sandbox::create`].
+    pub fn create_with(
+        dir: &Path,
+        apps: &[&str],
+        mut settings: Settings,
+        now: OffsetDateTime,
+    ) -> Result<Sandbox, RepoError> {
         let root_keys = (0..3)
             .map(|_| FileKey::generate(KeyKind::Ed25519))
             .collect::<Result<Vec<_>, _>>()?;
@@ -50,6 +67,7 @@ impl Sandbox {
         let snapshot_key = FileKey::generate(KeyKind::Ed25519)?;
         let timestamp_key = FileKey::generate(KeyKind::EcdsaP256)?;
         let rollout_key = FileKey::generate(KeyKind::Ed25519)?;
+        let delegated_key = FileKey::generate(KeyKind::Ed25519)?;
         let setup = |keys: Vec<&FileKey>, threshold| RoleSetup {
             keys: keys.iter().map(|k| k.public_key().clone()).collect(),
             threshold,
@@ -60,7 +78,6 @@ impl Sandbox {
             ("snapshot".to_string(), setup(vec![&snapshot_key], 1)),
             ("timestamp".to_string(), setup(vec![&timestamp_key], 1)),
         ]);
-        let mut settings = Settings::default();
         settings.expiry_hours.insert(ROLLOUT_ROLE.into(), 6);
         let project = ops::init(dir, &roles, settings, now)?;
         if !apps.is_empty() {
@@ -84,6 +101,7 @@ impl Sandbox {
             snapshot_key,
             timestamp_key,
             rollout_key,
+            delegated_key,
         };
         for key in sandbox.root_keys.iter().take(2) {
             ops::sign(&sandbox.project, "root", key)?;
@@ -120,16 +138,38 @@ impl Sandbox {
     }
 
     /// The private key of one role: `targets`, `snapshot`, `timestamp` or
-    /// [`ROLLOUT_ROLE`] (root has several: [`Sandbox::root_keys`]). For tests that
-    /// play one key holder, or an attacker who has stolen that key.
+    /// [`ROLLOUT_ROLE`] (root has several: [`Sandbox::root_keys`]), or of the
+    /// roles made by [`Sandbox::delegate`] (`"delegated"`). For tests that play one
+    /// key holder, or an attacker who has stolen that key.
     pub fn signer(&self, role: &str) -> Option<&FileKey> {
         match role {
             "targets" => Some(&self.targets_key),
             "snapshot" => Some(&self.snapshot_key),
             "timestamp" => Some(&self.timestamp_key),
             ROLLOUT_ROLE => Some(&self.rollout_key),
+            "delegated" => Some(&self.delegated_key),
             _ => None,
         }
+    }
+
+    /// Stages `delegation` from targets (a named role or hash bins), with the
+    /// sandbox's delegated key as its one key, threshold 1; [`Sandbox::publish`]
+    /// signs it. Returns the roles staged.
+    ///
+    /// # Errors
+    /// As [`delegate`].
+    pub fn delegate(
+        &self,
+        delegation: &Delegation,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>, RepoError> {
+        delegate(
+            &self.project,
+            delegation,
+            &[self.delegated_key.public_key().clone()],
+            1,
+            now,
+        )
     }
 
     /// The root holders' private keys (root's threshold is 2 of these 3).
@@ -193,11 +233,7 @@ impl Sandbox {
                 "root" => continue,
                 "targets" => &self.targets_key,
                 ROLLOUT_ROLE => &self.rollout_key,
-                other => {
-                    return Err(RepoError::Invalid(format!(
-                        "the sandbox has no key for the staged role {other}"
-                    )))
-                }
+                _ => &self.delegated_key,
             };
             ops::sign(&self.project, &role, key)?;
         }
