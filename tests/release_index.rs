@@ -249,3 +249,28 @@ async fn an_index_entry_that_says_otherwise_than_its_release_fails_the_check() {
     assert!(matches!(&err, Error::ReleaseIndex { .. }), "{err:?}");
     assert!(err.to_string().contains("beta"), "{err}");
 }
+
+#[test]
+fn plain_add_refuses_the_index_releases_and_release_objects() {
+    // `repo-tool add` of these would leave the index and the releases disagreeing,
+    // which clients refuse; the release commands keep them together.
+    let repo = binned_repo(2);
+    repo.release("2.0.0");
+    let project = repo.fx.project();
+    let index = repo_tool::release::index_path(APP);
+    let release = repo_tool::release::current_index(project, APP)
+        .unwrap()
+        .releases[0]
+        .target
+        .clone();
+    let object = serde_json::json!({"updater": {"app": APP}});
+    for (path, custom, needle) in [
+        (index.as_str(), None, "release index"),
+        (release.as_str(), None, "repo-tool remove"),
+        ("my-app/other", Some(&object), "repo-tool release"),
+    ] {
+        let err = repo_tool::release::check_plain_target(project, path, custom).unwrap_err();
+        assert!(err.to_string().contains(needle), "{path}: {err}");
+    }
+    repo_tool::release::check_plain_target(project, "my-app/docs/readme.txt", None).unwrap();
+}

@@ -18,7 +18,7 @@ use updater::install::StartupOutcome;
 use updater::release::{HookSpec, ReleaseRollout, Wave};
 use updater::update::CheckOptions;
 use updater::Error;
-use world::{info, update, World, APP};
+use world::{binary, info, update, World, APP};
 
 #[tokio::test]
 async fn update_confirm_and_rollback_of_a_real_executable() {
@@ -265,4 +265,39 @@ async fn the_agent_example_updates_itself_and_restarts_into_the_new_version() {
     assert!(stderr.contains("installing 0.2.0"), "{stderr}");
     assert_eq!(stdout.trim(), "agent 0.2.0 running", "{stderr}");
     assert_eq!(std::fs::read(&exe).unwrap(), new_version);
+}
+
+#[tokio::test]
+async fn an_install_replaced_outside_the_updater_no_longer_counts_as_pending() {
+    // 2.0.0 is installed and awaits its first start; then someone puts 1.0.0 back
+    // over it (a package manager, by hand). The journal alone must not make 2.0.0
+    // the "current version" of the 1.0.0 that runs: startup is not "pending"
+    // forever, and 1.0.0 is the version checks start from. Its old binary being
+    // back counts as a rollback of 2.0.0, so a newer release is what is offered.
+    let world = World::new().await;
+    world.release("2.0.0");
+    let mut v1 = world.updater("1.0.0");
+    assert_eq!(update(&mut v1).await.as_deref(), Some("2.0.0"));
+    std::fs::write(&world.exe, binary("1.0.0")).unwrap();
+    let mut back = world.updater("1.0.0");
+    let outcome = back.startup().unwrap();
+    assert!(
+        !matches!(outcome, StartupOutcome::UpdatePending { .. }),
+        "{outcome:?}"
+    );
+    let selection = back.check_with(&CheckOptions::default()).await.unwrap();
+    let reason_for = |v: &str| {
+        selection
+            .passed_over
+            .iter()
+            .find(|p| p.version.as_ref().is_some_and(|x| x.to_string() == v))
+            .map(|p| p.reason.clone())
+    };
+    assert_eq!(reason_for("1.0.0"), Some(updater::release::Reason::Current));
+    assert_eq!(
+        reason_for("2.0.0"),
+        Some(updater::release::Reason::RolledBackBefore)
+    );
+    world.release("2.0.1");
+    assert_eq!(update(&mut back).await.as_deref(), Some("2.0.1"));
 }

@@ -125,3 +125,33 @@ async fn without_snapshot_hashes_the_same_forgery_is_accepted() {
     forge_bin(&fx);
     lookup(&fx, &dir.path().join("client")).await.unwrap();
 }
+
+#[test]
+fn a_snapshot_refresh_keeps_what_the_last_snapshot_signed_for_targets() {
+    // A targets.json on disk that no publish signed (left by an interrupted publish,
+    // or written by someone who can write the served tree) is not endorsed by the
+    // cron job that refreshes the snapshot.
+    let dir = tempfile::tempdir().unwrap();
+    let fx = published_repo(dir.path(), true);
+    let metadata = fx.published_dir().join("metadata");
+    let read_snapshot = || -> Envelope<Snapshot> {
+        Envelope::from_slice(&std::fs::read(metadata.join("snapshot.json")).unwrap()).unwrap()
+    };
+    let before = read_snapshot().signed.meta["targets.json"].clone();
+    let mut forged: Envelope<Targets> =
+        Envelope::from_slice(&std::fs::read(metadata.join("targets.json")).unwrap()).unwrap();
+    forged.signed.common.version += 1;
+    let bytes = sign_metadata(&forged.signed, &[fx.signer("targets").unwrap()]).unwrap();
+    std::fs::write(metadata.join("targets.json"), &bytes).unwrap();
+    let snapshot_key = fx.signer("snapshot").unwrap();
+    let timestamp_key = fx.signer("timestamp").unwrap();
+    repo_tool::publish::refresh_timestamp(
+        fx.project(),
+        Some(&[snapshot_key]),
+        &[timestamp_key],
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let after = read_snapshot();
+    assert_eq!(after.signed.meta["targets.json"], before);
+}

@@ -147,6 +147,7 @@ fn run(cli: Cli) -> Result<()> {
                     Some(p) => p.clone(),
                     None => format!("{}{name}", prefix.as_deref().unwrap_or("")),
                 };
+                release::check_plain_target(&project, &target_path, custom.as_ref())?;
                 new.push(ops::NewTarget {
                     path: target_path,
                     content,

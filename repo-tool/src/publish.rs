@@ -205,12 +205,11 @@ fn write_snapshot_and_timestamp(
         for (file, entry) in updated.unwrap_or_default() {
             meta.insert(file.clone(), entry.clone());
         }
-        // Top-level targets always from the file clients will fetch, whoever wrote it.
-        if !updated
-            .unwrap_or_default()
-            .iter()
-            .any(|(f, _)| f == "targets.json")
-        {
+        // Top-level targets not just published keeps the entry the last snapshot
+        // signed: the file on disk is read only for the very first snapshot, so a
+        // targets.json written by an interrupted publish (or by anyone who can
+        // write the served tree) is never endorsed by a later refresh.
+        if !meta.contains_key("targets.json") {
             let path = project.metadata_dir().join("targets.json");
             let bytes = std::fs::read(&path).map_err(|_| {
                 RepoError::Invalid("targets must be published before snapshot".into())

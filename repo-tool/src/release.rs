@@ -106,8 +106,19 @@ pub fn add_releases(
             )));
         }
         let path = release_path(info, file_name);
+        if paths.contains(&path) {
+            return Err(RepoError::Invalid(format!(
+                "release {path:?} is given twice; give each release once"
+            )));
+        }
         let target = crate::ops::target_file(content, Some(info.to_custom()));
-        ReleaseInfo::from_target(&path, &target).map_err(|e| RepoError::Invalid(e.to_string()))?;
+        let read_back = ReleaseInfo::from_target(&path, &target)
+            .map_err(|e| RepoError::Invalid(e.to_string()))?;
+        if read_back.as_ref() != Some(info) {
+            return Err(RepoError::Invalid(format!(
+                "release {path:?} would read back as {read_back:?}, not as given; this is a bug in repo-tool"
+            )));
+        }
         let index = match indexes.entry(info.app.clone()) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
@@ -207,7 +218,60 @@ fn listed_file(
         path: file.display().to_string(),
         source,
     })?;
+    // The file is reused to write the next version: it must be what the role lists,
+    // not whatever is on disk under that name.
+    updater::integrity::IntegrityCheck::check_bytes(
+        &bytes,
+        Some(entry.length),
+        Some(&entry.hashes),
+    )
+    .map_err(|e| {
+        RepoError::Invalid(format!(
+            "{} is not the {path} that {role} lists ({e}); restore it from the release files",
+            file.display()
+        ))
+    })?;
     Ok(Some((file, bytes)))
+}
+
+/// Refuses to stage `path` as a plain target (`repo-tool add`) when it belongs to
+/// the release flow: an application's release index, a release the index lists,
+/// or a target carrying a release object (`custom` with an `updater` key). Those
+/// go through [`add_release`] and [`remove_release`], which keep the index and
+/// the releases in agreement; clients refuse an index that disagrees.
+///
+/// # Errors
+/// [`RepoError::Invalid`] saying which command to use; IO errors.
+pub fn check_plain_target(
+    project: &Project,
+    path: &str,
+    custom: Option<&serde_json::Value>,
+) -> Result<(), RepoError> {
+    if custom
+        .and_then(|c| c.get(updater::release::CUSTOM_KEY))
+        .is_some()
+    {
+        return Err(RepoError::Invalid(format!(
+            "{path}: a target with an \"{}\" release object is a release; stage it with `repo-tool release`, which also lists it in the release index",
+            updater::release::CUSTOM_KEY
+        )));
+    }
+    let app = path.split('/').next().unwrap_or_default();
+    if path == index_path(app) {
+        return Err(RepoError::Invalid(format!(
+            "{path} is the release index of {app}; `repo-tool release` and `repo-tool remove` keep it"
+        )));
+    }
+    if current_index(project, app)?
+        .releases
+        .iter()
+        .any(|e| e.target == path)
+    {
+        return Err(RepoError::Invalid(format!(
+            "{path} is a release of {app}; replace it with `repo-tool release` or remove it with `repo-tool remove`"
+        )));
+    }
+    Ok(())
 }
 
 fn listed_in(project: &Project, role: &str) -> Result<Option<Targets>, RepoError> {

@@ -38,6 +38,15 @@ pub enum Error {
         /// The target path asked for.
         path: String,
     },
+    /// The delegation search for a target reached `Limits::max_delegations` with
+    /// roles that may list it still unvisited: whether it exists is unknown.
+    #[error("the search for target {path:?} visited {limit} targets roles (Limits::max_delegations) without an answer; the repository's delegations are too deep or too many for this client")]
+    SearchLimit {
+        /// The target path asked for.
+        path: String,
+        /// The limit reached.
+        limit: usize,
+    },
     /// The target's path has a `.` or `..` segment, which URL resolution and servers
     /// fold into another path, so it cannot be requested as itself.
     #[error("target {path:?} has a `.` or `..` segment, which no URL names as itself; the repository must rename the target")]

@@ -2,9 +2,43 @@
 
 /// Windows device names: a file of this base name (with any extension, in any case)
 /// opens the device instead.
-const WINDOWS_RESERVED: [&str; 22] = [
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
-    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+/// Windows device names (any extension, any case): the DOS devices, `COM0`–`COM9`
+/// and `LPT0`–`LPT9` with the superscript digits Windows also maps, and the console
+/// and clock devices.
+const WINDOWS_RESERVED: [&str; 33] = [
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    "COM0",
+    "COM1",
+    "COM2",
+    "COM3",
+    "COM4",
+    "COM5",
+    "COM6",
+    "COM7",
+    "COM8",
+    "COM9",
+    "COM\u{b9}",
+    "COM\u{b2}",
+    "COM\u{b3}",
+    "LPT0",
+    "LPT1",
+    "LPT2",
+    "LPT3",
+    "LPT4",
+    "LPT5",
+    "LPT6",
+    "LPT7",
+    "LPT8",
+    "LPT9",
+    "LPT\u{b9}",
+    "LPT\u{b2}",
+    "LPT\u{b3}",
+    "CONIN$",
+    "CONOUT$",
+    "CLOCK$",
 ];
 
 /// Checks that `name` is one portable file name: not empty, not `.` or `..`, no path
@@ -86,6 +120,13 @@ mod tests {
             "com1",
             "LPT9.log",
             "aux .txt",
+            "COM0",
+            "lpt0.txt",
+            "COM\u{b9}",
+            "lpt\u{b3}.log",
+            "CONIN$",
+            "conout$.txt",
+            "CLOCK$",
         ] {
             assert!(check_file_name(name).is_err(), "{name:?}");
         }

@@ -54,6 +54,10 @@ pub struct Limits {
     /// client to use it; TAP 15 allows up to 32. A role delegating to more is
     /// refused with [`Error::TooManyBins`] before any bin is named.
     pub max_hash_bin_bits: u32,
+    /// The most bytes of any one metadata file, even when the timestamp or snapshot
+    /// lists a greater length: metadata is held in memory to be verified, so this
+    /// bounds what a holder of the online keys can make the client allocate.
+    pub max_metadata_length: u64,
 }
 
 impl Default for Limits {
@@ -66,6 +70,7 @@ impl Default for Limits {
             max_root_rotations: 256,
             max_delegations: 32,
             max_hash_bin_bits: 20,
+            max_metadata_length: 256 << 20,
         }
     }
 }
@@ -424,7 +429,8 @@ impl Client {
         };
         let max = meta
             .length
-            .unwrap_or(self.config.limits.snapshot_max_length);
+            .unwrap_or(self.config.limits.snapshot_max_length)
+            .min(self.config.limits.max_metadata_length);
         let (bytes, _) = self.fetch_trusted(&file, max, Update::Snapshot).await?;
         self.persist("snapshot", &bytes)
     }
@@ -458,7 +464,10 @@ impl Client {
         } else {
             format!("{name}.json")
         };
-        let max = meta.length.unwrap_or(self.config.limits.targets_max_length);
+        let max = meta
+            .length
+            .unwrap_or(self.config.limits.targets_max_length)
+            .min(self.config.limits.max_metadata_length);
         let update = Update::Targets { role, delegator };
         let (bytes, _) = self.fetch_trusted(&file, max, update).await?;
         self.check_bins(role)?;
@@ -492,8 +501,9 @@ impl Client {
     /// first if that has not been done.
     ///
     /// # Errors
-    /// [`Error::TargetNotFound`] when no role reached lists the target; otherwise the
-    /// failure of loading a role on the way.
+    /// [`Error::TargetNotFound`] when no role that may list the target lists it;
+    /// [`Error::SearchLimit`] when roles that may list it were left unvisited at the
+    /// limit; otherwise the failure of loading a role on the way.
     pub async fn target_info(&mut self, target_path: &str) -> Result<TargetFile, Error> {
         self.refresh().await?;
         let mut to_visit = vec![(
@@ -502,16 +512,17 @@ impl Client {
         )];
         let mut visited: HashSet<String> = HashSet::new();
         while let Some((role, delegator)) = to_visit.pop() {
-            if visited.len() >= self.config.limits.max_delegations {
-                tracing::warn!(
-                    target_path,
-                    max = self.config.limits.max_delegations,
-                    "stopped the delegation search at the limit of roles to visit"
-                );
-                break;
-            }
             if visited.contains(&role) {
                 continue;
+            }
+            if visited.len() >= self.config.limits.max_delegations {
+                // Not "not found": roles past the limit may list it, and a caller
+                // that treats absence as meaning something (no rollout policy, so
+                // no halt) must not be told it is absent.
+                return Err(Error::SearchLimit {
+                    path: target_path.to_string(),
+                    limit: self.config.limits.max_delegations,
+                });
             }
             self.load_targets(&role, &delegator).await?;
             let Some(targets) = self.trusted.targets(&role) else {

@@ -735,6 +735,21 @@ impl Installer {
             }),
         }
     }
+
+    /// The journal's record when it says an install awaits confirmation *and* the
+    /// executable on disk is the one that install put there (by sha256). An
+    /// executable replaced since (by a package manager, by hand) means the record
+    /// no longer describes what runs: `None` then, and [`Installer::on_startup`]
+    /// sets the record aside.
+    ///
+    /// # Errors
+    /// As [`Installer::status`].
+    pub fn awaiting_confirmation(&self) -> Result<Option<JournalRecord>, InstallError> {
+        Ok(self.status()?.filter(|record| {
+            record.state == JournalState::AwaitingConfirmation
+                && sha256_file(&record.exe).is_ok_and(|h| h == record.new_sha256)
+        }))
+    }
 }
 
 /// A staged copy that passed the re-check.

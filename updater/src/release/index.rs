@@ -78,13 +78,26 @@ impl IndexEntry {
     /// otherwise what differs, for the reason the release is passed over.
     pub fn disagreement(&self, info: &ReleaseInfo) -> Option<String> {
         let listed = IndexEntry::of(&self.target, info);
-        (listed != *self).then(|| {
+        let same = listed.version == self.version
+            && listed.platform == self.platform
+            && channel_set(&listed.channels) == channel_set(&self.channels);
+        (!same).then(|| {
             format!(
                 "the release index lists {} {} for {:?} in channels {:?}, its signed metadata says {} {} in channels {:?}",
                 self.version, self.platform, self.target, self.channels,
                 listed.version, listed.platform, listed.channels
             )
         })
+    }
+}
+
+/// The channels a release is published to, as a set: an empty list means the
+/// default channel, and order and repetition mean nothing.
+fn channel_set(channels: &[String]) -> std::collections::BTreeSet<&str> {
+    if channels.is_empty() {
+        [super::DEFAULT_CHANNEL].into()
+    } else {
+        channels.iter().map(String::as_str).collect()
     }
 }
 
@@ -103,6 +116,9 @@ impl ReleaseIndex {
         for entry in &index.releases {
             if !entry.target.starts_with(&format!("{app}/")) {
                 return Err(format!("{:?} is outside {app}/", entry.target));
+            }
+            if let Some(why) = super::unrequestable(&entry.target) {
+                return Err(why);
             }
             if !targets.insert(entry.target.as_str()) {
                 return Err(format!("{:?} is listed twice", entry.target));
@@ -167,6 +183,13 @@ impl ReleaseIndex {
             Some(Reason::Current)
         } else if entry.version < *query.current && !query.allow_downgrade {
             Some(Reason::Downgrade)
+        } else if entry.version < *query.current
+            && query.highest_installed.is_some_and(|h| entry.version < *h)
+            && !query.allow_below_highest
+        {
+            Some(Reason::BelowHighestInstalled)
+        } else if query.rolled_back.contains(&entry.version) {
+            Some(Reason::RolledBackBefore)
         } else {
             None
         }
@@ -246,6 +269,17 @@ mod tests {
         let mut beta = query(&current);
         beta.channel = "beta";
         assert_eq!(versions(&beta), ["2.0.0", "1.3.0"]);
+        // Decided without a lookup, so they never use up the lookup limit: versions
+        // rolled back here, and downgrades below the highest version installed.
+        let rolled_back = [Version::parse("1.3.0").unwrap()];
+        let mut after_rollback = query(&current);
+        after_rollback.rolled_back = &rolled_back;
+        assert_eq!(versions(&after_rollback), ["1.1.0"]);
+        let highest = Version::parse("0.9.5").unwrap();
+        let mut floor = query(&current);
+        floor.allow_downgrade = true;
+        floor.highest_installed = Some(&highest);
+        assert_eq!(versions(&floor), ["1.3.0", "1.1.0"]);
     }
 
     #[test]
@@ -258,6 +292,8 @@ mod tests {
             (br#"{"app":"app","releases":[{"target":"app/x","version":"1.0.0","platform":"l"},{"target":"app/x","version":"1.0.0","platform":"l"}]}"#, "twice"),
             (br#"{"app":"app","releases":[],"extra":1}"#, "unknown field"),
             (br#"{"app":"app","releases":[{"target":"app/x","version":"one","platform":"l"}]}"#, ""),
+            (br#"{"app":"app","releases":[{"target":"app/../x","version":"1.0.0","platform":"l"}]}"#, "segment"),
+            (br#"{"app":"app","releases":[{"target":"app//x","version":"1.0.0","platform":"l"}]}"#, "segment"),
         ] {
             let err = ReleaseIndex::parse(bytes, "app").unwrap_err();
             assert!(err.contains(needle), "{err}");
@@ -281,9 +317,17 @@ mod tests {
         let mut lying = entry.clone();
         lying.version = Version::parse("9.0.0").unwrap();
         assert!(lying.disagreement(&info).unwrap().contains("9.0.0"));
-        let mut lying = entry;
+        let mut lying = entry.clone();
         lying.channels = vec!["beta".into()];
         assert!(lying.disagreement(&info).is_some());
+        // The same set of channels, written otherwise, is no disagreement.
+        let mut same = entry;
+        same.channels = Vec::new();
+        assert_eq!(same.disagreement(&info), None);
+        let mut info = info;
+        info.channels = vec!["beta".into(), "stable".into(), "beta".into()];
+        same.channels = vec!["stable".into(), "beta".into()];
+        assert_eq!(same.disagreement(&info), None);
     }
 
     #[test]

@@ -151,6 +151,9 @@ impl ReleaseInfo {
             path: path.to_string(),
             reason,
         };
+        if let Some(why) = unrequestable(path) {
+            return Err(invalid(why));
+        }
         let info: ReleaseInfo =
             serde_json::from_value(value.clone()).map_err(|e| invalid(e.to_string()))?;
         let first = path.split('/').next().unwrap_or_default();
@@ -169,6 +172,9 @@ impl ReleaseInfo {
                     "post_install target {:?} is outside {}/",
                     hook.target, info.app
                 )));
+            }
+            if let Some(why) = unrequestable(&hook.target) {
+                return Err(invalid(format!("post_install target: {why}")));
             }
             hook.file_name().map_err(invalid)?;
         }
@@ -193,6 +199,19 @@ impl ReleaseInfo {
     pub fn to_custom(&self) -> serde_json::Value {
         serde_json::json!({ CUSTOM_KEY: self })
     }
+}
+
+/// Why a release (or its hook) at target path `path` could never be downloaded as
+/// itself, or `None`: an empty, `.` or `..` segment, which URL resolution and
+/// servers fold into another path (see [`crate::Error::UnrequestableTarget`]).
+/// Such a release is malformed, so it is passed over instead of being chosen and
+/// then failing every download.
+pub(crate) fn unrequestable(path: &str) -> Option<String> {
+    path.split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+        .then(|| {
+            format!("{path:?} has an empty, `.` or `..` segment, which no URL names as itself")
+        })
 }
 
 /// True when a release listing `channels` (empty: [`DEFAULT_CHANNEL`]) is

@@ -396,3 +396,25 @@ fn a_hook_whose_file_name_could_leave_the_hooks_directory_makes_the_release_malf
     let info = ReleaseInfo::from_target(&path, &target).unwrap().unwrap();
     assert_eq!(info.post_install.unwrap().file_name(), Ok("migrate.exe"));
 }
+
+#[test]
+fn a_release_or_hook_path_with_dot_segments_is_malformed_not_chosen() {
+    // Chosen, it could never be downloaded (URL resolution folds the segment):
+    // every check would pick it and every download fail.
+    let (_, target) = release("2.0.0", LINUX, json!({}));
+    for path in [
+        "app/2.0.0/x/../app",
+        "app/./2.0.0/x/app",
+        "app//2.0.0/x/app",
+    ] {
+        let err = ReleaseInfo::from_target(path, &target).unwrap_err();
+        assert!(err.reason.contains("segment"), "{path}: {err}");
+    }
+    let (path, target) = release(
+        "2.0.0",
+        LINUX,
+        json!({"post_install": {"target": "app/2.0.0/../hooks/migrate"}}),
+    );
+    let err = ReleaseInfo::from_target(&path, &target).unwrap_err();
+    assert!(err.reason.contains("post_install target"), "{err}");
+}

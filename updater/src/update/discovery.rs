@@ -16,7 +16,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::metadata::TargetFile;
 use crate::release::{
-    self, InstallId, PassedOver, Query, Reason, ReleaseIndex, ReleaseInfo, RolloutPolicy,
+    self, Exposure, InstallId, PassedOver, Query, Reason, ReleaseIndex, ReleaseInfo, RolloutPolicy,
     Selection, INDEX_FILE, ROLLOUT_FILE,
 };
 
@@ -108,6 +108,13 @@ async fn through_index(
         };
         if chosen.as_ref().is_some_and(|v| *v != entry.version) {
             passed_over.push(passed(Reason::Superseded));
+            continue;
+        }
+        // A halt applies whatever the release object says (critical or not), so
+        // it is decided here without a lookup: halted releases never use up the
+        // lookup limit.
+        if policy.is_some_and(|p| p.exposure(&entry.version, check.now) == Exposure::Halted) {
+            passed_over.push(passed(Reason::Halted));
             continue;
         }
         if lookups == MAX_RELEASE_LOOKUPS {

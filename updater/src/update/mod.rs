@@ -346,12 +346,11 @@ impl Updater {
     /// another version (it must neither count as that version's start nor confirm it).
     fn pending_other_version(&self) -> Result<Option<String>, Error> {
         // A journal that cannot be read is on_startup's to resolve (it sets it aside).
-        let Ok(Some(record)) = self.installer.status() else {
+        let Ok(Some(record)) = self.installer.awaiting_confirmation() else {
             return Ok(None);
         };
         let running = self.config.current_version.to_string();
-        let awaiting = record.state == crate::install::JournalState::AwaitingConfirmation;
-        Ok((awaiting && record.to_version != running).then_some(record.to_version))
+        Ok((record.to_version != running).then_some(record.to_version))
     }
 
     /// Holds the data directory for one operation.
@@ -467,10 +466,9 @@ impl Updater {
         // not offered again to an older instance still running.
         let pending = self
             .installer
-            .status()
+            .awaiting_confirmation()
             .ok()
             .flatten()
-            .filter(|r| r.state == crate::install::JournalState::AwaitingConfirmation)
             .and_then(|r| Version::parse(&r.to_version).ok())
             .filter(|v| v > &self.config.current_version);
         let current = pending.as_ref().unwrap_or(&self.config.current_version);

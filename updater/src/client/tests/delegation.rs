@@ -186,8 +186,9 @@ async fn max_delegations_bounds_the_roles_visited() {
     config.limits.max_delegations = 3; // targets, D1, D2
     let mut client = h.client_with(config);
     let (found, requests) = lookup(&h, &mut client, "deep").await;
+    // Not "not found": D3 and D4 may list it.
     assert!(
-        matches!(found, Err(Error::TargetNotFound { .. })),
+        matches!(found, Err(Error::SearchLimit { limit: 3, .. })),
         "{found:?}"
     );
     assert_eq!(
@@ -302,4 +303,26 @@ async fn diamond_role_signed_for_both_delegators_is_trusted_through_both() {
     assert_eq!(client.target_info("b/y").await.unwrap().length, 2);
     // R was already loaded: only B is fetched.
     assert_eq!(h.take_requests(), strings(&["metadata/1.B.json"]));
+}
+
+#[tokio::test]
+async fn a_listed_metadata_length_above_the_hard_limit_is_not_allowed() {
+    // The snapshot may list any length for a role; the client still holds no more
+    // than Limits::max_metadata_length of it in memory.
+    let mut sim = RepoSim::new();
+    sim.meta_hashes = true;
+    for i in 0..50 {
+        sim.add_target("targets", &format!("file-{i}"), b"data");
+    }
+    sim.publish_snapshot();
+    let listed = sim.targets_bytes("targets").len() as u64;
+    let h = Harness::new(sim);
+    let mut config = h.config();
+    config.limits.max_metadata_length = listed - 1;
+    let mut client = h.client_with(config);
+    let err = client.refresh().await.unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("{} bytes", listed - 1)),
+        "{err}"
+    );
 }
