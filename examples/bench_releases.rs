@@ -118,24 +118,21 @@ fn make_repository(
         fx.delegate(&bins, now)?;
     }
     let new: Vec<NewRelease> = (0..releases)
-        .map(|minor| {
-            let version = format!("1.{minor}.0");
-            NewRelease {
-                info: release_info(&version),
-                file_name: APP.into(),
-                content: format!("{APP} {version}\n").into_bytes(),
-            }
+        .map(|minor| NewRelease {
+            info: release_info(Version::new(1, minor as u64, 0)),
+            file_name: APP.into(),
+            content: format!("{APP} 1.{minor}.0\n").into_bytes(),
         })
         .collect();
-    add_releases(&fx.project(), &new, now)?;
+    add_releases(fx.project(), &new, now)?;
     fx.publish(now)?;
     Ok(())
 }
 
-fn release_info(version: &str) -> ReleaseInfo {
+fn release_info(version: Version) -> ReleaseInfo {
     ReleaseInfo {
         app: APP.into(),
-        version: Version::parse(version).expect("a valid version"),
+        version,
         platform: current_platform(),
         channels: Vec::new(),
         critical: false,

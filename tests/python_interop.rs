@@ -276,7 +276,7 @@ async fn python_tuf_client_downloads_from_hash_bins_published_by_repo_tool() {
         content: tricky_content(name).into_bytes(),
         custom: None,
     }));
-    ops::add_targets(&fx.project(), new, None, now).unwrap();
+    ops::add_targets(fx.project(), new, None, now).unwrap();
     fx.publish(now).unwrap();
 
     let published = fx.published_dir();

@@ -52,7 +52,7 @@ impl Repo {
             post_install: None,
         };
         let now = OffsetDateTime::now_utc();
-        repo_tool::release::add_release(&self.fx.project(), &info, APP, version.as_bytes(), now)
+        repo_tool::release::add_release(self.fx.project(), &info, APP, version.as_bytes(), now)
             .unwrap();
     }
 
@@ -129,7 +129,7 @@ async fn without_an_index_a_listing_that_cannot_see_every_bin_is_refused() {
     repo.release("2.0.0");
     // The release stays, its index goes: as a repository written by another tool.
     let index = repo_tool::release::index_path(APP);
-    ops::remove_target(&repo.fx.project(), &index, OffsetDateTime::now_utc()).unwrap();
+    ops::remove_target(repo.fx.project(), &index, OffsetDateTime::now_utc()).unwrap();
     repo.publish();
     let server = StaticServer::start(&repo.published(), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -180,7 +180,7 @@ async fn an_index_padded_with_releases_nobody_signed_fails_the_check_loudly() {
     // check must not report "up to date": it refuses the index, naming it.
     let repo = binned_repo(6);
     repo.release("2.0.0");
-    let mut index = repo_tool::release::current_index(&repo.fx.project(), APP).unwrap();
+    let mut index = repo_tool::release::current_index(repo.fx.project(), APP).unwrap();
     let real = index.releases[0].clone();
     for minor in 0..20 {
         let mut fake = real.clone();
@@ -191,7 +191,7 @@ async fn an_index_padded_with_releases_nobody_signed_fails_the_check_loudly() {
     let padded = serde_json::to_vec_pretty(&index).unwrap();
     let now = OffsetDateTime::now_utc();
     ops::add_target(
-        &repo.fx.project(),
+        repo.fx.project(),
         &repo_tool::release::index_path(APP),
         &padded,
         None,
@@ -216,12 +216,12 @@ async fn an_index_padded_with_releases_nobody_signed_fails_the_check_loudly() {
 async fn an_index_entry_that_says_otherwise_than_its_release_fails_the_check() {
     let repo = binned_repo(4);
     repo.release("2.0.0");
-    let mut index = repo_tool::release::current_index(&repo.fx.project(), APP).unwrap();
+    let mut index = repo_tool::release::current_index(repo.fx.project(), APP).unwrap();
     index.releases[0].channels = vec!["beta".into()];
     let lying = serde_json::to_vec_pretty(&index).unwrap();
     let now = OffsetDateTime::now_utc();
     ops::add_target(
-        &repo.fx.project(),
+        repo.fx.project(),
         &repo_tool::release::index_path(APP),
         &lying,
         None,

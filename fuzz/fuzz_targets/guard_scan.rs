@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let _ = updater::guard::scan_shell(&text, 1);
+    let _ = pipeline_guard::detect::scan_shell(&text, 1);
     let argv: Vec<&str> = text.split(['\0', ' ']).collect();
-    let _ = updater::guard::scan_argv(&argv);
+    let _ = pipeline_guard::detect::scan_argv(&argv);
 });

@@ -13,7 +13,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod audit;
 pub mod delegate;
 pub mod keyfile;
 pub mod ops;
@@ -27,4 +26,3 @@ pub mod serve;
 pub mod signer;
 pub mod target_files;
 pub mod verify;
-pub mod watch;

@@ -21,11 +21,11 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // audit has its own exit statuses (0 clean, 1 findings, 2 errors).
     if let Command::Audit(args) = &cli.command {
-        return repo_tool::audit::cli::run(args);
+        return pipeline_guard::audit::cli::run(args);
     }
     // watch exits with the command's own status (or 1 on findings).
     if let Command::Watch(args) = &cli.command {
-        return repo_tool::watch::run(args);
+        return pipeline_guard::watch::run(args);
     }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,

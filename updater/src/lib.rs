@@ -50,10 +50,6 @@ pub mod blocking;
 pub mod client;
 pub mod error;
 pub mod fetch;
-/// Detector for command lines that run code on the fly (inline interpreter code,
-/// download-and-execute without an integrity check); pure, used by install hooks and
-/// `repo-tool audit`/`watch`.
-pub mod guard;
 pub mod install;
 pub mod integrity;
 pub mod metadata;

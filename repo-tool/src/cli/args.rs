@@ -304,12 +304,12 @@ pub(crate) enum Command {
     /// Find code on the fly (inline interpreter code, download-and-execute without a
     /// check) in pipeline files: shell, Makefiles, Dockerfiles, justfiles, GitHub
     /// Actions and GitLab CI. Exit 0 clean, 1 findings at or above --fail-on, 2 errors.
-    Audit(repo_tool::audit::cli::AuditArgs),
+    Audit(pipeline_guard::audit::cli::AuditArgs),
     /// Run a build command and watch every program executed in its process tree (Linux):
     /// code on the fly is reported with the chain of programs that ran it, or stopped
     /// before it runs with --enforce. Exit: the command's own status, 1 on findings at
     /// or above --fail-on.
-    Watch(repo_tool::watch::WatchArgs),
+    Watch(pipeline_guard::watch::WatchArgs),
     /// Serve a published repository over HTTP on loopback, for previews and tests.
     Serve {
         /// The repository directory (its published/ tree is served) or a published tree.

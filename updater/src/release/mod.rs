@@ -103,7 +103,7 @@ pub struct ReleaseInfo {
 /// The hook file is downloaded and verified like any target before it is made
 /// executable; it runs with a minimal environment and a time limit, and a command line
 /// that hands inline code to an interpreter (`sh -c`, `python -c`, `node -e`, …) is
-/// refused (see [`crate::guard::scan_argv`]).
+/// refused (see `pipeline_guard::detect::scan_argv`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HookSpec {

@@ -6,9 +6,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
-use crate::guard;
 use crate::release::HookSpec;
 use crate::store::write_atomic;
+use pipeline_guard::detect as guard;
 
 /// Default time limit of a hook.
 pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(60);

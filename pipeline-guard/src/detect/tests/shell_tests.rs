@@ -1,6 +1,6 @@
 //! `scan_shell`: shell text with line numbers.
 
-use crate::guard::{rules, scan_shell, Finding, Severity};
+use crate::detect::{rules, scan_shell, Finding, Severity};
 
 fn scan(s: &str) -> Vec<Finding> {
     scan_shell(s, 1)

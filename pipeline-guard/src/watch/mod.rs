@@ -1,8 +1,8 @@
-//! `repo-tool watch -- COMMAND`: catches code on the fly while a build runs.
+//! `pipeline-guard watch -- COMMAND`: catches code on the fly while a build runs.
 //!
 //! The command runs under the watcher, which sees every program executed anywhere in its
 //! process tree (children, grandchildren, daemons, vfork/posix_spawn and clone children)
-//! and passes each exec's argv through `updater::guard`, the same detector `repo-tool
+//! and passes each exec's argv through `crate::detect`, the same detector `pipeline-guard
 //! audit` applies to pipeline files before the build. Findings are printed as they
 //! happen and summarised at the end with the chain of programs that led to them
 //! (`make -> sh -> xargs -> python3 -c …`); `--log` keeps every exec as JSON lines.
@@ -52,10 +52,10 @@ pub mod report;
 #[cfg(target_os = "linux")]
 pub mod tracer;
 
+use crate::detect::Severity;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use updater::guard::Severity;
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -68,7 +68,7 @@ pub enum Format {
     Sarif,
 }
 
-/// Arguments of `repo-tool watch`.
+/// Arguments of `pipeline-guard watch`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct WatchArgs {
     /// Kill a program at its exec, before its first instruction runs, when it has a
@@ -111,7 +111,7 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-/// Runs `repo-tool watch`: runs and watches the command, prints findings as they happen
+/// Runs `pipeline-guard watch`: runs and watches the command, prints findings as they happen
 /// (standard error), the report at the end (standard output or `--output`) and a verdict
 /// line (standard error); returns the exit status described in the module documentation.
 pub fn run(args: &WatchArgs) -> ExitCode {
@@ -123,9 +123,9 @@ pub fn run(args: &WatchArgs) -> ExitCode {
     {
         let _ = args;
         eprintln!(
-            "error: repo-tool watch is Linux only: it follows the build's process tree with \
+            "error: watch is Linux only: it follows the build's process tree with \
              ptrace exec events, which this system does not offer; run the build on Linux, \
-             or use `repo-tool audit` on the pipeline files"
+             or use `audit` on the pipeline files"
         );
         ExitCode::from(125)
     }
@@ -138,10 +138,10 @@ mod linux {
     use super::report::{self, Run};
     use super::tracer::{self, Observer};
     use super::{Format, WatchArgs};
+    use crate::detect::Severity;
     use std::io::{self, Write};
     use std::process::ExitCode;
     use std::time::Duration;
-    use updater::guard::Severity;
 
     /// Decides at each exec, prints new findings, and writes the log.
     struct Watcher {
@@ -214,7 +214,7 @@ mod linux {
         let traced = match tracer::trace(&args.command, linger, &mut watcher) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: repo-tool watch: {e}");
+                eprintln!("error: watch: {e}");
                 return ExitCode::from(125);
             }
         };

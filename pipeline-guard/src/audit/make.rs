@@ -5,8 +5,8 @@
 //! on disk; each finding keeps the line of the file it is on.
 
 use super::{classify_interpreter, replace_spans, scan_block, Lang};
+use crate::detect::{self as guard, Finding};
 use std::collections::HashMap;
-use updater::guard::{self, Finding};
 
 /// Builds the text of a recipe from `(line index, text)` pieces: one text line per file
 /// line from the first piece's line on, with gaps left empty. Returns (text, first line).

@@ -24,7 +24,7 @@
 //! `shell-words` and `shlex` are tokenisers only. We use `shlex` (MIT/Apache, no
 //! dependencies, maintained, already in our lock file through `cc`) for POSIX word
 //! unquoting (quote removal, backslash rules inside and outside double quotes), and a
-//! small, tolerant structural layer of our own (`guard::parse`, private) that finds word
+//! small, tolerant structural layer of our own (`detect::parse`, private) that finds word
 //! boundaries, operators, substitutions, redirections and heredocs. That layer never
 //! fails: on malformed input it still returns every command it could delimit.
 

@@ -15,7 +15,7 @@
 //! cannot read (anchors, `!reference`, flow mappings) is skipped.
 
 use super::{add_powershell_lines, classify_interpreter, replace_spans, scan_block, Lang};
-use updater::guard::Finding;
+use crate::detect::Finding;
 
 /// A key on a line: its column, name, the rest of the line after `:`, and whether the
 /// line starts a sequence item (`- key: value`).

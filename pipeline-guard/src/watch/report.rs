@@ -1,12 +1,12 @@
-//! What `repo-tool watch` prints: a line per new finding as it happens, and a report at
+//! What `pipeline-guard watch` prints: a line per new finding as it happens, and a report at
 //! the end in text, JSON or SARIF 2.1.0 (the SARIF rule catalogue is the audit's, so
 //! both commands' results group under the same rule ids in code-scanning UIs).
 
 use super::chain::{ExecId, GroupId, Tree};
 use super::log::rfc3339;
 use crate::audit::{report as audit_report, FileFinding};
+use crate::detect::{rules, Finding, Severity};
 use serde_json::{json, Value};
-use updater::guard::{rules, Finding, Severity};
 
 /// How the watched command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,7 +301,7 @@ pub fn sarif(run: &Run<'_>) -> String {
         .unwrap_or_else(|_| json!({"version": "2.1.0", "runs": [{}]}));
     if let Some(run_value) = log.pointer_mut("/runs/0") {
         if let Some(name) = run_value.pointer_mut("/tool/driver/name") {
-            *name = json!("repo-tool watch");
+            *name = json!("pipeline-guard watch");
         }
         run_value["invocations"] = json!([{
             "executionSuccessful": true,
@@ -405,7 +405,7 @@ mod tests {
         let sarif: Value = serde_json::from_str(&sarif(&r)).unwrap();
         assert_eq!(
             sarif["runs"][0]["tool"]["driver"]["name"],
-            "repo-tool watch"
+            "pipeline-guard watch"
         );
         assert_eq!(
             sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]

@@ -12,13 +12,13 @@
 //! report of the whole run (see [`super::report::json_value`]).
 
 use super::chain::{ExecId, Tree};
+use crate::detect::rules;
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use updater::guard::rules;
 
 /// An open JSON-lines audit log.
 #[derive(Debug)]

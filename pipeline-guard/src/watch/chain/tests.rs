@@ -1,7 +1,7 @@
 //! Unit tests of the exec tree, parent chains and the grouping of repeated findings.
 
 use super::*;
-use updater::guard::rules;
+use crate::detect::rules;
 
 fn argv(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()

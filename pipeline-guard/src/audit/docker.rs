@@ -3,7 +3,7 @@
 //! the `SHELL` instruction (PowerShell or cmd for the RUNs after it).
 
 use super::{classify_interpreter, scan_block, Lang};
-use updater::guard::{self, Finding};
+use crate::detect::{self as guard, Finding};
 
 /// The escape character from a `# escape=` parser directive at the top (default `\`).
 fn escape_char(lines: &[&str]) -> char {

@@ -1,4 +1,4 @@
-//! The watched build as a tree of execs, and what `updater::guard` found in each.
+//! The watched build as a tree of execs, and what `crate::detect` found in each.
 //!
 //! Pure bookkeeping: the tracer feeds it fork and exec facts (read from `/proc` at the
 //! ptrace stops), it never touches the system itself, so it is unit-tested directly.
@@ -25,9 +25,9 @@
 //! the chain that led there. Sibling repeats (`xargs -n1` running the code three times)
 //! join the same group.
 
+use crate::detect::{self as guard, Finding, Severity};
 use std::collections::HashMap;
 use time::OffsetDateTime;
-use updater::guard::{self, Finding, Severity};
 
 /// Index of an exec in [`Tree::execs`]: its sequence number, from 0.
 pub type ExecId = usize;
@@ -62,7 +62,7 @@ pub struct ExecFacts {
 /// One finding at one exec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecFinding {
-    /// What `updater::guard` reported.
+    /// What `crate::detect` reported.
     pub finding: Finding,
     /// The inline code it is about: the arguments after the interpreter, from the shortest
     /// tail of the argv that still matches the rule (wrappers stripped).
@@ -202,7 +202,7 @@ impl Tree {
         self.procs.contains_key(&pid)
     }
 
-    /// Records an exec, scans it with `updater::guard` (the argv and, for a `#!` script,
+    /// Records an exec, scans it with `crate::detect` (the argv and, for a `#!` script,
     /// the script view) and groups its findings with equal ones of its ancestors.
     /// Returns the new exec's id.
     pub fn record_exec(&mut self, facts: ExecFacts) -> ExecId {

@@ -111,7 +111,7 @@ pub fn parse(text: &str, path: &str) -> Result<Vec<AllowEntry>, AllowError> {
                 e.rule
             )));
         }
-        if updater::guard::rules::name(&e.rule).is_none() {
+        if crate::detect::rules::name(&e.rule).is_none() {
             return Err(invalid(format!(
                 "entry {}: unknown rule {:?}",
                 i + 1,

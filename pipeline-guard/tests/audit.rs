@@ -1,4 +1,4 @@
-//! `repo-tool audit`: precision and recall on the checked-in corpus of pipeline files,
+//! `pipeline-guard audit` (or `repo-tool audit`): precision and recall on the checked-in corpus of pipeline files,
 //! the command's exit codes and formats, and the time to audit a generated 10,000-line
 //! tree (printed, never asserted: no timed unit tests). Validation of the SARIF output
 //! against the 2.1.0 schema is in the workspace's tests/sarif_schema.rs (it needs the
@@ -6,12 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test fixtures: a failed setup is a failed test
 
-use repo_tool::audit::cli::{execute, AuditArgs, Format};
-use repo_tool::audit::{self, Kind};
+use pipeline_guard::audit::cli::{execute, AuditArgs, Format};
+use pipeline_guard::audit::{self, Kind};
+use pipeline_guard::detect::Severity;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use updater::guard::Severity;
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audit-corpus")
@@ -220,7 +220,7 @@ fn sarif_structure() {
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
     let driver = &run["tool"]["driver"];
-    assert_eq!(driver["name"], "repo-tool audit");
+    assert_eq!(driver["name"], "pipeline-guard audit");
     assert!(driver["informationUri"]
         .as_str()
         .unwrap()
@@ -231,7 +231,7 @@ fn sarif_structure() {
         .iter()
         .map(|r| r["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), updater::guard::rules::ALL.len());
+    assert_eq!(ids.len(), pipeline_guard::detect::rules::ALL.len());
     let results = run["results"].as_array().unwrap();
     assert!(!results.is_empty());
     for r in results {
@@ -253,7 +253,7 @@ fn sarif_structure() {
 
 /// Generates a tree of about 10,000 lines (every kind) and prints how long the audit takes.
 /// Not asserted (team rule: no timed unit tests); for the figure, run
-/// `cargo test --release -p repo-tool --test audit audit_time -- --nocapture`.
+/// `cargo test --release -p pipeline-guard --test audit audit_time -- --nocapture`.
 #[test]
 fn audit_time_of_a_10000_line_tree() {
     let dir = tempfile::tempdir().unwrap();

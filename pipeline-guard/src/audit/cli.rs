@@ -1,13 +1,13 @@
-//! The `repo-tool audit` command line: arguments and exit codes.
+//! The `pipeline-guard audit` command line: arguments and exit codes.
 //!
 //! Exit codes: 0 when no finding at or above `--fail-on` remains after the allow-list,
 //! 1 when one does, 2 on errors (unreadable or unknown paths, an invalid allow-list).
 
 use super::{allow, audit, report};
+use crate::detect::Severity;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use updater::guard::Severity;
 
 /// The allow-list read when `--allow` is not given and this file exists in the current
 /// directory.
@@ -24,7 +24,7 @@ pub enum Format {
     Sarif,
 }
 
-/// Arguments of `repo-tool audit`.
+/// Arguments of `pipeline-guard audit`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuditArgs {
     /// Files and directories to audit (directories are walked; `.git`, `target` and
@@ -135,7 +135,7 @@ pub fn execute(args: &AuditArgs) -> Outcome {
     }
 }
 
-/// Runs `repo-tool audit`: prints the report to standard output and diagnostics to
+/// Runs `pipeline-guard audit`: prints the report to standard output and diagnostics to
 /// standard error, and returns the exit code (0 clean, 1 findings, 2 errors).
 pub fn run(args: &AuditArgs) -> ExitCode {
     let out = execute(args);

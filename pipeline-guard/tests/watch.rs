@@ -1,7 +1,7 @@
-//! `repo-tool watch`: real process trees of scripts run under the watcher (Linux only).
+//! `pipeline-guard watch` (or `repo-tool watch`): real process trees of scripts run under the watcher (Linux only).
 //!
 //! Each test writes scripts into a temporary directory and runs
-//! `repo-tool watch … -- make` (or `sh SCRIPT`) there, with a `bin/` directory first on
+//! `pipeline-guard watch … -- make` (or `sh SCRIPT`) there, with a `bin/` directory first on
 //! PATH holding `python3` as a symlink to the machine's real interpreter, so that chains
 //! are the same on every machine (a version manager's shims would add links). The
 //! inline code under test creates a marker file: its presence proves the code ran, its
@@ -70,7 +70,7 @@ impl Build {
             self.path("bin").display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        let mut child = Command::new(env!("CARGO_BIN_EXE_repo-tool"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pipeline-guard"))
             .arg("watch")
             .args(args)
             .arg("--")
@@ -435,7 +435,7 @@ fn sarif_and_json_reports_parse() {
     let log: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
     assert_eq!(log["version"], "2.1.0");
     let run = &log["runs"][0];
-    assert_eq!(run["tool"]["driver"]["name"], "repo-tool watch");
+    assert_eq!(run["tool"]["driver"]["name"], "pipeline-guard watch");
     assert_eq!(run["invocations"][0]["exitCode"], 1);
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 1);
@@ -454,7 +454,7 @@ fn sarif_and_json_reports_parse() {
 
 #[test]
 fn usage_errors_are_reported_by_clap() {
-    let out = Command::new(env!("CARGO_BIN_EXE_repo-tool"))
+    let out = Command::new(env!("CARGO_BIN_EXE_pipeline-guard"))
         .args(["watch", "--format", "json"])
         .output()
         .unwrap();

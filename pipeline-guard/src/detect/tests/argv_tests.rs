@@ -1,6 +1,6 @@
 //! `scan_argv`: one exec's argv.
 
-use crate::guard::{rules, scan_argv, Finding, Severity};
+use crate::detect::{rules, scan_argv, Finding, Severity};
 
 fn scan(argv: &[&str]) -> Vec<Finding> {
     scan_argv(argv)

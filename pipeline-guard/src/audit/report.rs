@@ -1,9 +1,9 @@
 //! Output formats: text (`FILE:LINE: RULE severity message`), JSON and SARIF 2.1.0.
 
 use super::FileFinding;
+use crate::detect::{rules, Severity};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::{json, Value};
-use updater::guard::{rules, Severity};
 
 /// Where SARIF consumers send users for more about the tool (CWE-494, the weakness the
 /// rules look for, until the project has a public home page).
@@ -154,7 +154,7 @@ pub fn sarif(findings: &[FileFinding]) -> String {
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {
-                "name": "repo-tool audit",
+                "name": "pipeline-guard audit",
                 "version": env!("CARGO_PKG_VERSION"),
                 "informationUri": INFORMATION_URI,
                 "rules": rules_json,

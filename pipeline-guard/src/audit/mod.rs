@@ -1,8 +1,8 @@
-//! `repo-tool audit`: finds code on the fly (inline interpreter code, download-and-execute,
+//! `pipeline-guard audit`: finds code on the fly (inline interpreter code, download-and-execute,
 //! decoded blobs executed, unverified downloads run) in release pipeline files before a
 //! build is signed.
 //!
-//! The detection itself is `updater::guard` (pure, shared with install hooks and the run-time
+//! The detection itself is `crate::detect` (pure, shared with install hooks and the run-time
 //! watcher). This module only knows files: it discovers them ([`discover`]), takes the shell
 //! text out of each kind of pipeline file with the line it starts on ([`scan_text`]), and
 //! reports ([`report`]) with an allow-list of accepted findings ([`allow`]). The command
@@ -16,9 +16,9 @@ mod make;
 pub mod report;
 mod yaml;
 
+use crate::detect::{self as guard, Finding};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use updater::guard::{self, Finding};
 
 pub use discover::{detect_kind, discover, Kind};
 

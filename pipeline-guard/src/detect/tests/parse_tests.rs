@@ -1,6 +1,6 @@
 //! The structural layer.
 
-use crate::guard::parse::{parse, SubstKind};
+use crate::detect::parse::{parse, SubstKind};
 
 fn words(s: &str) -> Vec<Vec<String>> {
     parse(s)

@@ -59,7 +59,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
-/// The hidden `repo-tool watch` flag that selects trampoline mode.
+/// The hidden `pipeline-guard watch` flag that selects trampoline mode.
 pub const TRAMPOLINE_FLAG: &str = "--internal-trampoline";
 
 /// `__WALL`: wait for every child and tracee, threads (clone children) included.
@@ -112,18 +112,15 @@ pub enum TraceError {
 /// Returns only when the command cannot be executed (126, or 127 when not found).
 pub fn trampoline(command: &[OsString]) -> ExitCode {
     let Some((program, args)) = command.split_first() else {
-        eprintln!("repo-tool watch: no command given");
+        eprintln!("watch: no command given");
         return ExitCode::from(125);
     };
     if let Err(e) = signal::raise(Signal::SIGSTOP) {
-        eprintln!("repo-tool watch: cannot stop for the watcher: {e}");
+        eprintln!("watch: cannot stop for the watcher: {e}");
         return ExitCode::from(125);
     }
     let err = Command::new(program).args(args).exec();
-    eprintln!(
-        "repo-tool watch: cannot run {}: {err}",
-        program.to_string_lossy()
-    );
+    eprintln!("watch: cannot run {}: {err}", program.to_string_lossy());
     ExitCode::from(if err.kind() == io::ErrorKind::NotFound {
         127
     } else {
@@ -143,7 +140,7 @@ pub fn trace(
     observer: &mut dyn Observer,
 ) -> Result<Traced, TraceError> {
     let child = Command::new("/proc/self/exe")
-        .arg0("repo-tool")
+        .arg0("pipeline-guard")
         .args(["watch", TRAMPOLINE_FLAG, "--"])
         .args(command)
         .spawn()
