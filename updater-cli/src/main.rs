@@ -24,20 +24,27 @@ use url::Url;
 #[derive(Parser, Debug)]
 #[command(name = "updater-cli", version, about)]
 struct Cli {
-    /// Directory of trusted metadata (created by `init`).
-    #[arg(long, global = true)]
+    // The tuf-conformance client protocol (CLIENT-CLI.md) puts these before the
+    // subcommand: `updater-cli --metadata-dir D --metadata-url U refresh`. They apply
+    // to init, refresh and download only, so they are not repeated in the help of
+    // the other subcommands.
+    /// Directory of trusted metadata (init, refresh, download).
+    #[arg(long, help_heading = "Trying a repository (init, refresh, download)")]
     metadata_dir: Option<PathBuf>,
-    /// Base URL of the repository's metadata.
-    #[arg(long, global = true)]
+    /// Base URL of the repository's metadata (refresh, download).
+    #[arg(long, help_heading = "Trying a repository (init, refresh, download)")]
     metadata_url: Option<Url>,
     /// Target to download (repeat for several, downloaded in order).
-    #[arg(long = "target-name", global = true)]
+    #[arg(
+        long = "target-name",
+        help_heading = "Trying a repository (init, refresh, download)"
+    )]
     target_names: Vec<String>,
-    /// Base URL of the repository's targets.
-    #[arg(long, global = true)]
+    /// Base URL of the repository's targets (download).
+    #[arg(long, help_heading = "Trying a repository (init, refresh, download)")]
     target_base_url: Option<Url>,
-    /// Directory to download targets into.
-    #[arg(long, global = true)]
+    /// Directory to download targets into (download).
+    #[arg(long, help_heading = "Trying a repository (init, refresh, download)")]
     target_dir: Option<PathBuf>,
     /// Trust only the CA certificates in this PEM file (default: $SSL_CERT_FILE, else web PKI roots).
     #[arg(long, global = true, env = "SSL_CERT_FILE")]
@@ -167,8 +174,16 @@ fn init_logging(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .with_target(false)
         .init();
+}
+
+/// Colour only for a person at a terminal: not when stderr is a pipe or a file (CI
+/// logs, captured output), and never when `NO_COLOR` is set (no-color.org).
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn run(cli: &Cli) -> Result<()> {

@@ -31,9 +31,10 @@ pub struct AppArgs {
     /// Updater data directory (trusted metadata, downloads, state, journal).
     #[arg(long)]
     data_dir: PathBuf,
-    /// The executable to replace.
+    /// The executable to replace (update, rollback); `check` installs nothing and
+    /// does not need it.
     #[arg(long)]
-    executable: PathBuf,
+    executable: Option<PathBuf>,
     /// Channel to follow.
     #[arg(long, default_value = "stable")]
     channel: String,
@@ -63,11 +64,13 @@ impl AppArgs {
             .repository(&format!("{base}/metadata/"), &format!("{base}/targets/"))
             .trusted_root(root)
             .data_dir(&self.data_dir)
-            .executable(&self.executable)
             .channel(&self.channel)
             .http_options(http);
         if let Some(platform) = &self.platform {
             builder = builder.platform(platform);
+        }
+        if let Some(executable) = &self.executable {
+            builder = builder.executable(executable);
         }
         builder.build().map_err(|e| match e {
             updater::Error::Metadata(_) => anyhow::Error::new(e).context(format!(
@@ -76,6 +79,14 @@ impl AppArgs {
             )),
             other => other.into(),
         })
+    }
+
+    /// Commands that replace a file must be told which: never this tool itself.
+    fn require_executable(&self, command: &str) -> Result<()> {
+        if self.executable.is_none() {
+            anyhow::bail!("{command} needs --executable: the installed program to replace");
+        }
+        Ok(())
     }
 
     fn options(&self) -> Result<CheckOptions> {
@@ -153,6 +164,7 @@ pub async fn check(args: &AppArgs, http: HttpOptions) -> Result<()> {
 /// # Errors
 /// Any refusal or failure; the executable is unchanged then.
 pub async fn update(args: &AppArgs, http: HttpOptions) -> Result<()> {
+    args.require_executable("update")?;
     let mut updater = args.updater(http)?;
     updater.startup()?;
     let selection = updater.check_with(&args.options()?).await?;
@@ -183,6 +195,7 @@ pub async fn update(args: &AppArgs, http: HttpOptions) -> Result<()> {
 /// # Errors
 /// When the swap fails (the executable is unchanged then).
 pub fn rollback(args: &AppArgs, http: HttpOptions) -> Result<()> {
+    args.require_executable("rollback")?;
     let mut updater = args.updater(http)?;
     match updater.rollback()? {
         Some(rolled) => println!(

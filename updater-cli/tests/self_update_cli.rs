@@ -471,3 +471,50 @@ async fn bad_input_exits_1_with_a_message_naming_the_problem() {
 
     assert_eq!(world.exe_bytes(), binary("1.0.0"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_carry_no_colour_codes_when_stderr_is_not_a_terminal() {
+    // CI logs and captured output see stderr as a pipe: plain text only.
+    let world = World::new().await;
+    world.release("2.0.0", &current_platform(), &[]);
+    let out = world.cli("update", "1.0.0", &["-v"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("INFO"),
+        "the update logged at info level: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (name, stream) in [("stderr", &out.stderr), ("stdout", &out.stdout)] {
+        assert!(
+            !stream.contains(&0x1b),
+            "escape byte on {name}: {}",
+            String::from_utf8_lossy(stream)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_needs_no_executable_and_update_says_it_does() {
+    let world = World::new().await;
+    let without = |command: &str| {
+        let mut args = world.args(command, "1.0.0", &[]);
+        let at = args.iter().position(|a| a == "--executable").unwrap();
+        args.drain(at..at + 2);
+        args
+    };
+    let out = updater_cli(without("check")).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = updater_cli(without("update")).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("update needs --executable"), "{err}");
+    assert_eq!(world.run_exe(), "1.0.0", "nothing was replaced");
+}

@@ -43,6 +43,10 @@ pub(crate) enum Command {
         /// Encrypt the private key with a passphrase (see --passphrase-env).
         #[arg(long)]
         encrypt: bool,
+        /// The role the key is for (root, targets, snapshot, timestamp, or a delegated
+        /// role's name): only changes the advice printed on where to keep it.
+        #[arg(long)]
+        role: Option<String>,
     },
     /// Create a repository with staged (unsigned) root and targets version 1.
     Init {
