@@ -3,7 +3,7 @@
 //! build is signed.
 //!
 //! The detection itself is `crate::detect` (pure, shared with install hooks and the run-time
-//! watcher). This module only knows files: it discovers them ([`discover`]), takes the shell
+//! watcher). This module only knows files: it discovers them ([`discover()`]), takes the shell
 //! text out of each kind of pipeline file with the line it starts on ([`scan_text`]), and
 //! reports ([`report`]) with an allow-list of accepted findings ([`allow`]). The command
 //! line is in [`cli`].

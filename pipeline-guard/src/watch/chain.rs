@@ -405,7 +405,7 @@ fn scan(facts: &ExecFacts) -> Vec<(Finding, Vec<String>)> {
 
 /// The inline code a finding of `rule` on `argv` is about: the words after the
 /// interpreter in the shortest tail of `argv` (starting within the first
-/// [`MAX_WRAPPER_WORDS`] words) that still matches `rule`. Wrappers (`xargs -n1`,
+/// `MAX_WRAPPER_WORDS` words) that still matches `rule`. Wrappers (`xargs -n1`,
 /// `env`, `pyenv exec`, a shim's path) are thereby stripped: `xargs -n1 python3 -c CODE`
 /// and `/usr/bin/python3.11 -c CODE` both give `["-c", "CODE"]`.
 pub fn code_words(argv: &[String], rule: &str) -> Vec<String> {

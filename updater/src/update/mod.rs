@@ -1,7 +1,7 @@
 //! The [`Updater`]: what an application links this crate for.
 //!
 //! It composes the parts below it: [`Client`] finds and verifies, [`release`] picks,
-//! [`install`] swaps and rolls back. One updater serves one application and one data
+//! [`install`](crate::install) swaps and rolls back. One updater serves one application and one data
 //! directory, laid out as:
 //!
 //! ```text
