@@ -78,6 +78,7 @@ pub enum Error {
     /// Installing, resolving an interrupted install, confirming or rolling back
     /// failed (see [`crate::install::InstallError`]; it names the file involved).
     #[error(transparent)]
+    #[cfg(feature = "self-update")]
     Install(#[from] crate::install::InstallError),
     /// Every mirror failed to serve an acceptable copy of one file (only with more
     /// than one mirror; with one, its own error is returned). Each mirror's failure is

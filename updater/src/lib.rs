@@ -42,21 +42,36 @@
 //! Rule of the house: no byte from the network reaches the store, a target path, or
 //! an executable bit before [`trust`] (for metadata) or the length and hashes (for
 //! payloads) have accepted it.
+//!
+//! ## Cargo features
+//!
+//! Both on by default; each only adds code, and CI builds and tests every combination.
+//!
+//! - `http`: the built-in transport (`fetch::DefaultFetcher`: https on hyper and
+//!   rustls with the ring provider, proxies, redirects). Without it, give the client
+//!   your own [`fetch::Fetcher`]; [`fetch::FileFetcher`] is always there.
+//! - `self-update`: releases, install and rollback, and the `Updater` facade. A
+//!   program that only verifies downloads uses [`Client`] with
+//!   `default-features = false` (93 crates in its tree instead of 140).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "self-update")]
 pub mod blocking;
 pub mod client;
 pub mod error;
 pub mod fetch;
+#[cfg(feature = "self-update")]
 pub mod install;
 pub mod integrity;
 pub mod metadata;
 pub mod names;
+#[cfg(feature = "self-update")]
 pub mod release;
 pub mod store;
 pub mod trust;
+#[cfg(feature = "self-update")]
 pub mod update;
 mod writeback;
 
@@ -65,4 +80,5 @@ pub(crate) mod testing;
 
 pub use client::{Client, ClientConfig, Limits};
 pub use error::Error;
+#[cfg(feature = "self-update")]
 pub use update::{Updater, UpdaterBuilder};

@@ -10,12 +10,16 @@
 //! once for every fetcher, by [`BoundedBody::start`].
 
 mod file;
+#[cfg(feature = "http")]
 mod http;
+#[cfg(feature = "http")]
 mod proxy;
 mod retry;
 
 pub use file::FileFetcher;
+#[cfg(feature = "http")]
 pub use http::{HttpFetcher, HttpOptions};
+#[cfg(feature = "http")]
 pub use proxy::ProxyConfig;
 
 use bytes::Bytes;
@@ -432,11 +436,13 @@ pub async fn read_bounded(
 }
 
 /// Dispatches on the URL scheme: `https://` (and `http://` when allowed) and `file://`.
+#[cfg(feature = "http")]
 pub struct DefaultFetcher {
     http: HttpFetcher,
     file: FileFetcher,
 }
 
+#[cfg(feature = "http")]
 impl DefaultFetcher {
     /// A fetcher with the given HTTP options.
     ///
@@ -450,6 +456,7 @@ impl DefaultFetcher {
     }
 }
 
+#[cfg(feature = "http")]
 impl Fetcher for DefaultFetcher {
     fn fetch<'a>(&'a self, url: &'a Url, max_length: u64) -> FetchFuture<'a> {
         match url.scheme() {

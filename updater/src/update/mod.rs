@@ -41,7 +41,9 @@ use url::Url;
 
 use crate::client::{Client, ClientConfig, Limits, Mirror, Progress};
 use crate::error::Error;
-use crate::fetch::{DefaultFetcher, Fetcher, HttpOptions, TransferLimits};
+#[cfg(feature = "http")]
+use crate::fetch::HttpOptions;
+use crate::fetch::{Fetcher, TransferLimits};
 use crate::install::{InstallReceipt, InstallStep, Installer, StartupOutcome};
 use crate::release::{self, Query, Release, Selection};
 
@@ -65,6 +67,7 @@ pub struct UpdaterConfig {
     /// The executable to replace (default: the running one).
     pub executable: PathBuf,
     /// TLS and HTTP options.
+    #[cfg(feature = "http")]
     pub http: HttpOptions,
     /// Metadata size and count limits.
     pub limits: Limits,
@@ -85,6 +88,7 @@ pub struct UpdaterBuilder {
     trusted_root: Option<Vec<u8>>,
     data_dir: Option<PathBuf>,
     executable: Option<PathBuf>,
+    #[cfg(feature = "http")]
     http: HttpOptions,
     limits: Limits,
     transfer: TransferLimits,
@@ -133,6 +137,7 @@ impl UpdaterBuilder {
     }
 
     /// HTTP and TLS options (CA file, proxy, plain `http://`).
+    #[cfg(feature = "http")]
     pub fn http_options(mut self, options: HttpOptions) -> Self {
         self.http = options;
         self
@@ -210,10 +215,17 @@ impl UpdaterBuilder {
             None => std::env::current_exe()
                 .map_err(|e| Error::Config(format!("cannot find the running executable: {e}")))?,
         };
+        #[cfg(feature = "http")]
         let fetcher = match self.fetcher {
             Some(fetcher) => fetcher,
-            None => Arc::new(DefaultFetcher::new(self.http.clone())?),
+            None => Arc::new(crate::fetch::DefaultFetcher::new(self.http.clone())?),
         };
+        #[cfg(not(feature = "http"))]
+        let fetcher = self.fetcher.ok_or_else(|| {
+            Error::Config(
+                "no fetcher: give UpdaterBuilder::fetcher, or enable the `http` feature for the built-in one".into(),
+            )
+        })?;
         let config = UpdaterConfig {
             app: self.app,
             current_version,
@@ -223,6 +235,7 @@ impl UpdaterBuilder {
             trusted_root,
             data_dir,
             executable,
+            #[cfg(feature = "http")]
             http: self.http,
             limits: self.limits,
             transfer: self.transfer,
@@ -329,6 +342,7 @@ impl Updater {
             trusted_root: None,
             data_dir: None,
             executable: None,
+            #[cfg(feature = "http")]
             http: HttpOptions::default(),
             limits: Limits::default(),
             transfer: TransferLimits::default(),
