@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use cli::args::{parse_wave, Cli, Command, KeyType};
+use cli::args::{parse_wave, Cli, Command, Generate, KeyType};
 use cli::keys::{keys, public_keys, signers, Passphrases};
 use cli::report::{status, verify};
 use repo_tool::keyfile::{read_private_key, read_public_key, write_key_pair};
@@ -433,6 +433,7 @@ fn run(cli: Cli) -> Result<()> {
         } => return verify(&dir, warn_days, json, now),
         Command::Audit(_) => unreachable!("audit is handled in main"),
         Command::Watch(_) => unreachable!("watch is handled in main"),
+        Command::Generate(what) => generate(&what).context("writing to standard output")?,
         Command::Serve { dir, listen } => {
             let served = if dir.join(Project::SETTINGS).exists() {
                 dir.join("published")
@@ -489,6 +490,21 @@ fn key_advice(role: Option<&str>) -> &'static str {
         }
         None => {
             "root and targets keys belong offline; snapshot and timestamp keys are online keys for the publishing machine (pass --role ROLE for advice on this key)"
+        }
+    }
+}
+
+/// Writes the man page or the completions of `repo-tool` to standard output, from the
+/// same clap definitions the program parses with.
+fn generate(what: &Generate) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut out = std::io::stdout();
+    match what {
+        Generate::Man => clap_mangen::Man::new(command).render(&mut out),
+        Generate::Completions { shell } => {
+            clap_complete::generate(*shell, &mut command, "repo-tool", &mut out);
+            Ok(())
         }
     }
 }

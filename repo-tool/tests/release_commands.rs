@@ -511,3 +511,21 @@ fn keygen_advice_fits_the_role_and_output_is_plain_text() {
     assert!(!out.status.success());
     assert!(!out.stderr.is_empty() && !out.stderr.contains(&0x1b));
 }
+
+#[test]
+fn the_man_page_and_completions_are_generated_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let man = repo_tool(dir.path(), &["generate", "man"]);
+    assert!(man.status.success());
+    let man = String::from_utf8(man.stdout).unwrap();
+    assert!(man.contains(".TH repo-tool 1"), "{man}");
+    assert!(man.contains("keygen") && man.contains("publish"));
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = repo_tool(dir.path(), &["generate", "completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("keygen"),
+            "{shell}"
+        );
+    }
+}

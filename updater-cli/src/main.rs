@@ -59,6 +59,18 @@ struct Cli {
     command: Command,
 }
 
+/// What `generate` writes to standard output.
+#[derive(Subcommand, Debug, Clone)]
+enum Generate {
+    /// The man page (roff): `generate man > NAME.1`.
+    Man,
+    /// Shell completions: `generate completions bash > /etc/bash_completion.d/NAME`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Install a trusted root into the metadata directory (checks that it is self-signed).
@@ -79,6 +91,9 @@ enum Command {
     Check(selfupdate::AppArgs),
     /// Check, download, verify and install the next release over --executable.
     Update(selfupdate::AppArgs),
+    /// Print the man page or shell completions (see the README).
+    #[command(subcommand)]
+    Generate(Generate),
     /// Put back the previous executable kept by the last install.
     Rollback(selfupdate::AppArgs),
 }
@@ -207,6 +222,7 @@ fn run(cli: &Cli) -> Result<()> {
             Command::Check(args) => selfupdate::check(args, http_options(cli)).await,
             Command::Update(args) => selfupdate::update(args, http_options(cli)).await,
             Command::Rollback(args) => selfupdate::rollback(args, http_options(cli)),
+            Command::Generate(what) => generate(what).context("writing to standard output"),
         }
     })
 }
@@ -277,4 +293,19 @@ async fn download(cli: &Cli) -> Result<()> {
 /// stored is already durable; sockets and files close when the process ends.
 fn exit_soon(client: Client) {
     std::mem::forget(client);
+}
+
+/// Writes the man page or the completions of `updater-cli` to standard output, from the
+/// same clap definitions the program parses with.
+fn generate(what: &Generate) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut out = std::io::stdout();
+    match what {
+        Generate::Man => clap_mangen::Man::new(command).render(&mut out),
+        Generate::Completions { shell } => {
+            clap_complete::generate(*shell, &mut command, "updater-cli", &mut out);
+            Ok(())
+        }
+    }
 }
