@@ -301,3 +301,50 @@ async fn an_install_replaced_outside_the_updater_no_longer_counts_as_pending() {
     world.release("2.0.1");
     assert_eq!(update(&mut back).await.as_deref(), Some("2.0.1"));
 }
+
+/// The names of the files in `data/downloads`, sorted.
+fn downloads(world: &World) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(world.data.join("downloads"))
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn downloads_keep_only_what_is_not_installed_yet() {
+    // The executable is the new version and `.previous` the rollback: no third copy
+    // stays in downloads/ after an install, and a release downloaded but superseded
+    // before it was installed is dropped by the next download.
+    let world = World::new().await;
+    world.release("2.0.0");
+    let mut v1 = world.updater("1.0.0");
+    let two = v1.check().await.unwrap().unwrap();
+    let downloaded = v1.download(&two, None).await.unwrap();
+    assert_eq!(
+        downloads(&world).len(),
+        1,
+        "kept until installed, for a retry"
+    );
+    std::fs::write(
+        world.data.join("downloads/.tmp-killed.part"),
+        b"left by a crash",
+    )
+    .unwrap();
+    world.release("3.0.0");
+    let three = v1.check().await.unwrap().unwrap();
+    assert_eq!(three.version().to_string(), "3.0.0");
+    let downloaded_three = v1.download(&three, None).await.unwrap();
+    assert!(
+        !downloaded.path.exists(),
+        "2.0.0 was superseded before install"
+    );
+    assert_eq!(downloads(&world).len(), 1, "{:?}", downloads(&world));
+    v1.install(&downloaded_three, |_| {}).await.unwrap();
+    assert_eq!(downloads(&world), Vec::<String>::new());
+    assert_eq!(world.run_exe(), "3.0.0");
+}

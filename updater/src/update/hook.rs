@@ -6,6 +6,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
+use crate::integrity::IntegrityCheck;
+use crate::metadata::TargetFile;
 use crate::release::HookSpec;
 use crate::store::write_atomic;
 use pipeline_guard::detect as guard;
@@ -47,15 +49,31 @@ pub fn check_command_line(spec: &HookSpec, program: &str) -> Result<(), Error> {
     ))
 }
 
-/// Copies the verified hook file `verified` into `hooks_dir` under its own name and
-/// only then marks it executable (owner only).
+/// Copies the verified hook file `verified` into `hooks_dir` under its own name,
+/// after checking its bytes against `info` (its signed length and hashes) once more,
+/// and only then marks it executable (owner only).
 ///
 /// # Errors
-/// [`Error::Storage`] naming the file.
-pub fn prepare(spec: &HookSpec, verified: &Path, hooks_dir: &Path) -> Result<PathBuf, Error> {
+/// [`Error::Target`] when the file no longer matches `info`; [`Error::Storage`]
+/// naming the file.
+pub fn prepare(
+    spec: &HookSpec,
+    verified: &Path,
+    info: &TargetFile,
+    hooks_dir: &Path,
+) -> Result<PathBuf, Error> {
     let name = spec.file_name().map_err(|reason| refused(spec, reason))?;
     std::fs::create_dir_all(hooks_dir).map_err(Error::storage("creating", hooks_dir))?;
     let bytes = std::fs::read(verified).map_err(Error::storage("reading", verified))?;
+    // Verified when downloaded, and again here: the file sat in the data directory
+    // since, and these are the bytes that become executable.
+    IntegrityCheck::check_bytes(&bytes, Some(info.length), Some(&info.hashes)).map_err(
+        |source| Error::Target {
+            path: spec.target.clone(),
+            url: verified.display().to_string(),
+            source,
+        },
+    )?;
     let program = hooks_dir.join(name);
     write_atomic(&program, &bytes).map_err(Error::storage("writing", &program))?;
     make_executable(&program)?;
@@ -156,10 +174,43 @@ mod tests {
         }
     }
 
+    /// The signed description of `bytes`, as the repository would list it.
+    fn described(bytes: &[u8]) -> TargetFile {
+        TargetFile {
+            length: bytes.len() as u64,
+            hashes: crate::metadata::Hashes::from([(
+                "sha256".into(),
+                crate::integrity::sha256_hex(bytes),
+            )]),
+            custom: None,
+            unrecognized: Default::default(),
+        }
+    }
+
     fn hook(dir: &Path, body: &str) -> PathBuf {
         let source = dir.join("downloaded");
-        std::fs::write(&source, format!("#!/bin/sh\n{body}\n")).unwrap();
-        prepare(&spec(&[], None), &source, &dir.join("hooks")).unwrap()
+        let bytes = format!("#!/bin/sh\n{body}\n");
+        std::fs::write(&source, &bytes).unwrap();
+        prepare(
+            &spec(&[], None),
+            &source,
+            &described(bytes.as_bytes()),
+            &dir.join("hooks"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_hook_file_changed_since_its_download_never_becomes_executable() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("downloaded");
+        std::fs::write(&source, "#!/bin/sh\necho signed\n").unwrap();
+        let info = described(b"#!/bin/sh\necho signed\n");
+        std::fs::write(&source, "#!/bin/sh\necho swapped\n").unwrap();
+        let hooks = dir.path().join("hooks");
+        let err = prepare(&spec(&[], None), &source, &info, &hooks).unwrap_err();
+        assert!(matches!(err, Error::Target { .. }), "{err:?}");
+        assert!(!hooks.join("hook").exists());
     }
 
     #[test]
@@ -210,10 +261,12 @@ mod tests {
         }
         // A hook file that is itself an interpreter, handed inline code, never runs.
         let source = dir.path().join("python3");
-        std::fs::write(&source, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
+        let bytes = format!("#!/bin/sh\ntouch {}\n", marker.display());
+        std::fs::write(&source, &bytes).unwrap();
         let mut s = spec(&["-c", "print(1)"], None);
         s.target = "app/1.0.0/hooks/python3".into();
-        let program = prepare(&s, &source, &dir.path().join("hooks")).unwrap();
+        let info = described(bytes.as_bytes());
+        let program = prepare(&s, &source, &info, &dir.path().join("hooks")).unwrap();
         assert!(run(&s, &program, dir.path(), "app", "2.0.0").is_err());
         assert!(!marker.exists());
         check_command_line(&spec(&["--migrate", "db"], None), "migrate").unwrap();

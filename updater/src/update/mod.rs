@@ -278,8 +278,9 @@ pub struct Downloaded {
     pub release: Release,
     /// The verified file.
     pub path: PathBuf,
-    /// The verified post-install hook, if the release has one.
-    pub hook: Option<PathBuf>,
+    /// The verified post-install hook, if the release has one: where it is, and
+    /// its signed description (it is hashed again before it is made executable).
+    pub hook: Option<(PathBuf, crate::metadata::TargetFile)>,
 }
 
 /// Options of [`Updater::check_with`].
@@ -536,6 +537,16 @@ impl Updater {
             )));
         }
         let dir = self.downloads_dir()?;
+        let hook_path = release
+            .info
+            .post_install
+            .as_ref()
+            .map(|spec| spec.target.as_str());
+        let keep: Vec<PathBuf> = std::iter::once(release.target_path.as_str())
+            .chain(hook_path)
+            .map(|target| Client::local_target_path(&dir, target))
+            .collect();
+        prune_downloads(&dir, &keep);
         let path = client
             .download_target(&release.target_path, &release.target, &dir, progress)
             .await?;
@@ -547,11 +558,10 @@ impl Updater {
                 })?;
                 hook::check_command_line(spec, program)?;
                 let info = client.target_info(&spec.target).await?;
-                Some(
-                    client
-                        .download_target(&spec.target, &info, &dir, None)
-                        .await?,
-                )
+                let path = client
+                    .download_target(&spec.target, &info, &dir, None)
+                    .await?;
+                Some((path, info))
             }
             None => None,
         };
@@ -598,11 +608,11 @@ impl Updater {
         .map_err(|e| Error::Config(format!("the install task failed: {e}")))??;
         self.state.note_installed(downloaded.release.version());
         self.state.save(&self.config.data_dir)?;
-        if let (Some(spec), Some(verified)) =
+        if let (Some(spec), Some((verified, info))) =
             (&downloaded.release.info.post_install, &downloaded.hook)
         {
             let hooks_dir = self.config.data_dir.join("hooks");
-            let program = hook::prepare(spec, verified, &hooks_dir)?;
+            let program = hook::prepare(spec, verified, info, &hooks_dir)?;
             let spec = spec.clone();
             let work_dir = self.config.data_dir.clone();
             let app = self.config.app.clone();
@@ -615,14 +625,44 @@ impl Updater {
             if let Err(e) = outcome {
                 tracing::error!(error = %e, "post-install hook failed; rolling back");
                 self.rollback_locked()?;
+                remove_download(downloaded);
                 return Err(e);
             }
         }
+        remove_download(downloaded);
         Ok(receipt)
     }
 
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.config.data_dir
+    }
+}
+
+/// Removes from `downloads/` everything but `keep`: releases downloaded and never
+/// installed, and temporary files a killed process left. Best effort: a file that
+/// cannot be removed now is removed by a later download.
+fn prune_downloads(dir: &Path, keep: &[PathBuf]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !keep.contains(&path) && entry.file_type().is_ok_and(|t| t.is_file()) {
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::debug!(path = %path.display(), error = %e, "could not remove a stale download");
+            }
+        }
+    }
+}
+
+/// Removes a release's files from `downloads/` once it is installed: the executable
+/// is the new version and `.previous` the rollback, so a third copy serves nothing.
+fn remove_download(downloaded: &Downloaded) {
+    let hook = downloaded.hook.as_ref().map(|(path, _)| path);
+    for path in std::iter::once(&downloaded.path).chain(hook) {
+        if let Err(e) = std::fs::remove_file(path) {
+            tracing::debug!(path = %path.display(), error = %e, "could not remove the installed download");
+        }
     }
 }
