@@ -32,7 +32,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use repo_tool::repository::sign_metadata;
+use repo_tool::publish::sign_metadata;
 use repo_tool::signer::{FileKey, KeyKind, Signer};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};

@@ -8,7 +8,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test fixtures: a failed setup is a failed test
 
-use std::collections::BTreeMap;
 use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,8 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-use repo_tool::repository::{Repository, RoleSigners};
-use repo_tool::signer::{FileKey, KeyKind, Signer};
+use repo_tool::sandbox::Sandbox;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -217,20 +215,12 @@ async fn relay_then_cut(client: TcpStream, server: TcpStream, limit: usize) {
     upstream.abort();
 }
 
-fn publish(repo_dir: &Path, content: &[u8]) {
-    let keys: Vec<FileKey> = (0..4)
-        .map(|_| FileKey::generate(KeyKind::Ed25519).unwrap())
-        .collect();
-    let signers = RoleSigners {
-        root: vec![&keys[0] as &dyn Signer],
-        targets: vec![&keys[1]],
-        snapshot: vec![&keys[2]],
-        timestamp: vec![&keys[3]],
-    };
+/// Publishes a repository holding `TARGET` in `project`; returns the tree to serve.
+fn publish(project: &Path, content: &[u8]) -> PathBuf {
     let now = OffsetDateTime::now_utc();
-    let mut repo = Repository::create(&signers, &BTreeMap::new(), now).unwrap();
-    repo.add_target(TARGET, content.to_vec(), None).unwrap();
-    repo.publish(repo_dir, &signers, now).unwrap();
+    let repo = Sandbox::create(project, &[], now).unwrap();
+    repo.add_file(TARGET, content, now).unwrap();
+    repo.published_dir()
 }
 
 fn client_config(metadata_dir: &Path, port: u16) -> ClientConfig {
@@ -256,14 +246,13 @@ fn fetcher(ca_file: &Path) -> Arc<DefaultFetcher> {
 #[tokio::test]
 async fn refresh_download_and_resumed_download_through_nginx_over_https() {
     let work = tempfile::tempdir().unwrap();
-    let repo_dir = work.path().join("repo");
     let nginx_dir = work.path().join("nginx");
     std::fs::create_dir_all(&nginx_dir).unwrap();
     // Not compressible, so the cut lands in the body whatever the server does.
     let content: Vec<u8> = (0..TARGET_LEN as u64)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
-    publish(&repo_dir, &content);
+    let repo_dir = publish(&work.path().join("repo"), &content);
     let (ca, cert, key) = make_certificates(&nginx_dir);
     let nginx = Nginx::start(&repo_dir, &nginx_dir, &cert, &key);
 
@@ -285,9 +274,10 @@ async fn refresh_download_and_resumed_download_through_nginx_over_https() {
         .await
         .unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), content);
+    // Version 1 is the sandbox's empty first release, version 2 adds the target.
     assert_eq!(
         client.trusted().targets("targets").unwrap().common.version,
-        1
+        2
     );
 
     // Through a relay that cuts the first connection in the middle of the body: the

@@ -8,15 +8,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test fixtures: a failed setup is a failed test
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use repo_tool::repository::{Repository, RoleSigners};
 use repo_tool::serve::StaticServer;
-use repo_tool::signer::{FileKey, KeyKind, Signer};
+use repo_tool::signer::{FileKey, KeyKind};
 use time::OffsetDateTime;
 use updater::fetch::FileFetcher;
 use updater::{Client, ClientConfig};
@@ -188,42 +186,49 @@ fn count_bins(metadata_dir: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_tuf_client_downloads_from_a_repository_published_by_repo_tool() {
+    use repo_tool::ops::{self, NewTarget};
+    use repo_tool::project::Settings;
+    use repo_tool::sandbox::{Sandbox, SandboxKeys};
+
     let work = tempfile::tempdir().unwrap();
-    let repo_dir = work.path().join("repo");
-    let keys: Vec<FileKey> = [
-        KeyKind::Ed25519,
-        KeyKind::EcdsaP256,
-        KeyKind::Ed25519,
-        KeyKind::EcdsaP256,
-        KeyKind::Ed25519,
-    ]
-    .into_iter()
-    .map(|k| FileKey::generate(k).unwrap())
-    .collect();
-    let signers = RoleSigners {
-        root: vec![&keys[0] as &dyn Signer, &keys[1]],
-        targets: vec![&keys[2]],
-        snapshot: vec![&keys[3]],
-        timestamp: vec![&keys[4]],
+    let key = |kind| FileKey::generate(kind).unwrap();
+    // Root 2-of-2 with an ed25519 and an ECDSA P-256 key; ECDSA for snapshot too.
+    let keys = SandboxKeys {
+        root: vec![key(KeyKind::Ed25519), key(KeyKind::EcdsaP256)],
+        root_threshold: 2,
+        targets: key(KeyKind::Ed25519),
+        snapshot: key(KeyKind::EcdsaP256),
+        timestamp: key(KeyKind::Ed25519),
     };
     let now = OffsetDateTime::now_utc();
-    let mut repo = Repository::create(&signers, &BTreeMap::from([("root", 2)]), now).unwrap();
-    repo.add_target(
-        "app/app-1.0.0.tar.gz",
-        b"release 1.0.0".to_vec(),
-        Some(serde_json::json!({"version": "1.0.0"})),
+    let repo = Sandbox::create_with_keys(
+        &work.path().join("repo"),
+        &[],
+        keys,
+        Settings::default(),
+        now,
     )
     .unwrap();
-    repo.add_target("README", b"readme".to_vec(), None).unwrap();
-    for name in TRICKY_NAMES {
-        repo.add_target(
-            &format!("docs/{name}"),
-            tricky_content(name).into_bytes(),
-            None,
-        )
-        .unwrap();
-    }
-    repo.publish(&repo_dir, &signers, now).unwrap();
+    let mut new = vec![
+        NewTarget {
+            path: "app/app-1.0.0.tar.gz".into(),
+            content: b"release 1.0.0".to_vec(),
+            custom: Some(serde_json::json!({"version": "1.0.0"})),
+        },
+        NewTarget {
+            path: "README".into(),
+            content: b"readme".to_vec(),
+            custom: None,
+        },
+    ];
+    new.extend(TRICKY_NAMES.iter().map(|name| NewTarget {
+        path: format!("docs/{name}"),
+        content: tricky_content(name).into_bytes(),
+        custom: None,
+    }));
+    ops::add_targets(repo.project(), new, None, now).unwrap();
+    repo.publish(now).unwrap();
+    let repo_dir = repo.published_dir();
     let server = StaticServer::start(&repo_dir, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
@@ -240,9 +245,8 @@ async fn python_tuf_client_downloads_from_a_repository_published_by_repo_tool() 
     }
 
     // A second release: python-tuf follows it too.
-    repo.add_target("app/app-1.1.0.tar.gz", b"release 1.1.0".to_vec(), None)
+    repo.add_file("app/app-1.1.0.tar.gz", b"release 1.1.0", now)
         .unwrap();
-    repo.publish(&repo_dir, &signers, now).unwrap();
     let contents =
         ngclient_download(base.as_str(), &root, &["app/app-1.1.0.tar.gz".to_string()]).await;
     assert_eq!(contents, [b"release 1.1.0".to_vec()]);

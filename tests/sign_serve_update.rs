@@ -4,13 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test fixtures: a failed setup is a failed test
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use repo_tool::repository::{Repository, RoleSigners};
+use repo_tool::project::Settings;
+use repo_tool::sandbox::{Sandbox, SandboxKeys};
 use repo_tool::serve::StaticServer;
-use repo_tool::signer::{FileKey, KeyKind, Signer};
+use repo_tool::signer::{FileKey, KeyKind};
 use time::OffsetDateTime;
 use updater::fetch::{DefaultFetcher, HttpOptions};
 use updater::{Client, ClientConfig, Error};
@@ -19,8 +19,7 @@ use url::Url;
 #[tokio::test]
 async fn client_follows_releases_published_by_repo_tool_and_refuses_tampering() {
     let work = tempfile::tempdir().unwrap();
-    let repo_dir = work.path().join("repo");
-    let keys: Vec<FileKey> = (0..6)
+    let mut keys: Vec<FileKey> = (0..6)
         .map(|i| {
             FileKey::generate(if i % 2 == 0 {
                 KeyKind::Ed25519
@@ -30,17 +29,25 @@ async fn client_follows_releases_published_by_repo_tool_and_refuses_tampering() 
             .unwrap()
         })
         .collect();
-    let signers = RoleSigners {
-        root: vec![&keys[0], &keys[1], &keys[2] as &dyn Signer],
-        targets: vec![&keys[3]],
-        snapshot: vec![&keys[4]],
-        timestamp: vec![&keys[5]],
+    // Root 2-of-3 with ed25519 and ECDSA P-256 keys mixed.
+    let keys = SandboxKeys {
+        timestamp: keys.pop().unwrap(),
+        snapshot: keys.pop().unwrap(),
+        targets: keys.pop().unwrap(),
+        root: keys,
+        root_threshold: 2,
     };
     let now = OffsetDateTime::now_utc();
-    let mut repo = Repository::create(&signers, &BTreeMap::from([("root", 2)]), now).unwrap();
-    repo.add_target("app/v1.bin", b"release one".to_vec(), None)
-        .unwrap();
-    repo.publish(&repo_dir, &signers, now).unwrap();
+    let repo = Sandbox::create_with_keys(
+        &work.path().join("repo"),
+        &[],
+        keys,
+        Settings::default(),
+        now,
+    )
+    .unwrap();
+    repo.add_file("app/v1.bin", b"release one", now).unwrap();
+    let repo_dir = repo.published_dir();
 
     let server = StaticServer::start(&repo_dir, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -69,14 +76,13 @@ async fn client_follows_releases_published_by_repo_tool_and_refuses_tampering() 
         .unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), b"release one");
 
-    repo.add_target("app/v2.bin", b"release two".to_vec(), None)
-        .unwrap();
-    repo.publish(&repo_dir, &signers, now).unwrap();
+    let before = client.trusted().targets("targets").unwrap().common.version;
+    repo.add_file("app/v2.bin", b"release two", now).unwrap();
     let mut client = Client::new(config.clone(), fetcher.clone()).unwrap();
     let info = client.target_info("app/v2.bin").await.unwrap();
     assert_eq!(
         client.trusted().targets("targets").unwrap().common.version,
-        2
+        before + 1
     );
     let path = client
         .download_target("app/v2.bin", &info, &out, None)
@@ -85,9 +91,7 @@ async fn client_follows_releases_published_by_repo_tool_and_refuses_tampering() 
     assert_eq!(std::fs::read(&path).unwrap(), b"release two");
 
     // An attacker with access to the server swaps the bytes of a new release.
-    repo.add_target("app/v3.bin", b"release three".to_vec(), None)
-        .unwrap();
-    repo.publish(&repo_dir, &signers, now).unwrap();
+    repo.add_file("app/v3.bin", b"release three", now).unwrap();
     let mut client = Client::new(config, fetcher).unwrap();
     let info = client.target_info("app/v3.bin").await.unwrap();
     for hash in info.hashes.values() {

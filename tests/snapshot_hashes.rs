@@ -13,7 +13,7 @@ use std::sync::Arc;
 use repo_tool::delegate::Delegation;
 use repo_tool::ops;
 use repo_tool::project::Settings;
-use repo_tool::repository::sign_metadata;
+use repo_tool::publish::sign_metadata;
 use repo_tool::sandbox::Sandbox;
 use repo_tool::serve::StaticServer;
 use time::OffsetDateTime;

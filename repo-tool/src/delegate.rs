@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use updater::metadata::{DelegatedRole, Delegations, Key, SuccinctRoles};
 
+use crate::error::RepoError;
 use crate::ops::targets_for_change;
 use crate::project::Project;
-use crate::repository::RepoError;
 
 /// What to delegate.
 #[derive(Debug, Clone)]

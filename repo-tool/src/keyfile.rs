@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use updater::metadata::Key;
 
-use crate::repository::RepoError;
+use crate::error::RepoError;
 use crate::signer::FileKey;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RepoError + '_ {

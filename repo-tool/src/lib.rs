@@ -2,8 +2,8 @@
 //!
 //! Keys and signing ([`signer`]: the [`signer::Signer`] trait and PKCS#8 file keys;
 //! [`keyfile`]), the on-disk release flow ([`project`] and [`ops`]: stage, sign by
-//! several holders, merge, publish), an in-memory repository writer for programs and
-//! tests ([`repository`]), a throwaway repository with every key in memory for demos,
+//! several holders, merge, publish; one engine for every command, test and
+//! benchmark), errors ([`error`]), a throwaway repository with every key in memory for demos,
 //! tests and benchmarks ([`sandbox`]), and a loopback static server for previews
 //! ([`serve`]).
 //!
@@ -14,12 +14,12 @@
 #![warn(missing_docs)]
 
 pub mod delegate;
+pub mod error;
 pub mod keyfile;
 pub mod ops;
 pub mod project;
 pub mod publish;
 pub mod release;
-pub mod repository;
 pub mod rotate;
 pub mod sandbox;
 pub mod serve;

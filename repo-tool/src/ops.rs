@@ -10,13 +10,13 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
-use updater::integrity::{sha256_hex, sha512_hex};
+use updater::integrity::sha256_hex;
 use updater::metadata::{
     Common, Key, RoleKeys, Root, Signature, Snapshot, TargetFile, Targets, Timestamp, SPEC_VERSION,
 };
 
+use crate::error::RepoError;
 use crate::project::{DetachedSignature, Project, Settings, StagedFile};
-use crate::repository::RepoError;
 use crate::signer::Signer;
 
 /// The keys and threshold of one top-level role, for [`init`].
@@ -222,18 +222,7 @@ pub fn check_target_path(path: &str) -> Result<(), RepoError> {
     Ok(())
 }
 
-/// Describes `content` as a target with sha256 and sha512 hashes.
-pub fn target_file(content: &[u8], custom: Option<Value>) -> TargetFile {
-    TargetFile {
-        length: content.len() as u64,
-        hashes: updater::metadata::Hashes::from([
-            ("sha256".into(), sha256_hex(content)),
-            ("sha512".into(), sha512_hex(content)),
-        ]),
-        custom: custom.map(Box::new),
-        unrecognized: Default::default(),
-    }
-}
+pub use crate::target_files::target_file;
 
 /// One target to add: its path, content and custom metadata.
 pub struct NewTarget {

@@ -26,7 +26,7 @@ use updater::metadata::{
 use updater::store::{encode_name, write_atomic};
 use updater::trust::{verify_threshold, TrustError};
 
-use crate::repository::RepoError;
+use crate::error::RepoError;
 use crate::signer::Signer;
 
 /// Settings kept in `repo-tool.json`.

@@ -7,13 +7,37 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use time::OffsetDateTime;
 use updater::integrity::sha256_hex;
+use updater::metadata::{canonical_bytes, to_envelope_json, Signature};
 use updater::metadata::{MetaFile, Root, Snapshot, Targets, Timestamp};
 use updater::store::write_atomic;
 
+use crate::error::RepoError;
 use crate::ops::common;
 use crate::project::{Project, StagedFile};
-use crate::repository::{sign_metadata, RepoError};
 use crate::signer::Signer;
+
+/// Signs a `signed` object with every signer, into a metadata file.
+///
+/// # Errors
+/// [`RepoError::Key`] when a signer fails.
+pub fn sign_metadata<T: Serialize>(
+    signed: &T,
+    signers: &[&dyn Signer],
+) -> Result<Vec<u8>, RepoError> {
+    let canonical =
+        canonical_bytes(signed).map_err(|e| RepoError::Invalid(format!("canonical JSON: {e}")))?;
+    let signatures = signers
+        .iter()
+        .map(|s| {
+            Ok(Signature {
+                keyid: s.key_id().clone(),
+                sig: hex::encode(s.sign(&canonical)?),
+                unrecognized: Default::default(),
+            })
+        })
+        .collect::<Result<Vec<_>, RepoError>>()?;
+    to_envelope_json(signed, &signatures).map_err(|e| RepoError::Invalid(e.to_string()))
+}
 
 fn require_threshold<T>(
     project: &Project,

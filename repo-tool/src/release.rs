@@ -13,9 +13,9 @@ use updater::release::{
     IndexEntry, ReleaseIndex, ReleaseInfo, ReleaseRollout, RolloutPolicy, INDEX_FILE, ROLLOUT_FILE,
 };
 
+use crate::error::RepoError;
 use crate::ops::{add_targets, route, NewTarget};
 use crate::project::Project;
-use crate::repository::RepoError;
 
 /// The conventional target path of a release file.
 pub fn release_path(info: &ReleaseInfo, file_name: &str) -> String {

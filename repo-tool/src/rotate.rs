@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use time::OffsetDateTime;
 use updater::metadata::{Key, Root};
 
+use crate::error::RepoError;
 use crate::project::{Project, StagedFile};
-use crate::repository::RepoError;
 
 /// A change to one top-level role's keys.
 #[derive(Debug, Clone, Default)]

@@ -17,15 +17,29 @@ use updater::metadata::KeyId;
 use updater::release::{ReleaseInfo, ReleaseRollout};
 
 use crate::delegate::{delegate, Delegation};
+use crate::error::RepoError;
 use crate::ops::{self, RoleSetup};
 use crate::project::{Project, Settings};
 use crate::publish::publish;
 use crate::release::{add_release, rollout_path, set_rollout};
-use crate::repository::RepoError;
 use crate::signer::{FileKey, KeyKind, Signer};
 
 /// The name of the delegated role that lists rollout policies.
 pub const ROLLOUT_ROLE: &str = "rollout";
+
+/// The top-level roles' keys for [`Sandbox::create_with_keys`].
+pub struct SandboxKeys {
+    /// Root's keys.
+    pub root: Vec<FileKey>,
+    /// How many of them must sign root.
+    pub root_threshold: u64,
+    /// The targets key.
+    pub targets: FileKey,
+    /// The snapshot key.
+    pub snapshot: FileKey,
+    /// The timestamp key.
+    pub timestamp: FileKey,
+}
 
 /// A repository in a directory, with all its keys at hand.
 pub struct Sandbox {
@@ -57,15 +71,42 @@ impl Sandbox {
     pub fn create_with(
         dir: &Path,
         apps: &[&str],
+        settings: Settings,
+        now: OffsetDateTime,
+    ) -> Result<Sandbox, RepoError> {
+        let keys = SandboxKeys {
+            root: (0..3)
+                .map(|_| FileKey::generate(KeyKind::Ed25519))
+                .collect::<Result<Vec<_>, _>>()?,
+            root_threshold: 2,
+            targets: FileKey::generate(KeyKind::Ed25519)?,
+            snapshot: FileKey::generate(KeyKind::Ed25519)?,
+            timestamp: FileKey::generate(KeyKind::EcdsaP256)?,
+        };
+        Sandbox::create_with_keys(dir, apps, keys, settings, now)
+    }
+
+    /// [`Sandbox::create_with`] with the top-level roles' keys given (tests that
+    /// need key types or a root threshold of their own); the rollout and delegated
+    /// keys are generated.
+    ///
+    /// # Errors
+    /// As [`Sandbox::create`]; [`RepoError::Invalid`] for a root threshold of 0 or
+    /// above the number of root keys.
+    pub fn create_with_keys(
+        dir: &Path,
+        apps: &[&str],
+        keys: SandboxKeys,
         mut settings: Settings,
         now: OffsetDateTime,
     ) -> Result<Sandbox, RepoError> {
-        let root_keys = (0..3)
-            .map(|_| FileKey::generate(KeyKind::Ed25519))
-            .collect::<Result<Vec<_>, _>>()?;
-        let targets_key = FileKey::generate(KeyKind::Ed25519)?;
-        let snapshot_key = FileKey::generate(KeyKind::Ed25519)?;
-        let timestamp_key = FileKey::generate(KeyKind::EcdsaP256)?;
+        let SandboxKeys {
+            root: root_keys,
+            root_threshold,
+            targets: targets_key,
+            snapshot: snapshot_key,
+            timestamp: timestamp_key,
+        } = keys;
         let rollout_key = FileKey::generate(KeyKind::Ed25519)?;
         let delegated_key = FileKey::generate(KeyKind::Ed25519)?;
         let setup = |keys: Vec<&FileKey>, threshold| RoleSetup {
@@ -73,7 +114,10 @@ impl Sandbox {
             threshold,
         };
         let roles = BTreeMap::from([
-            ("root".to_string(), setup(root_keys.iter().collect(), 2)),
+            (
+                "root".to_string(),
+                setup(root_keys.iter().collect(), root_threshold),
+            ),
             ("targets".to_string(), setup(vec![&targets_key], 1)),
             ("snapshot".to_string(), setup(vec![&snapshot_key], 1)),
             ("timestamp".to_string(), setup(vec![&timestamp_key], 1)),
@@ -103,7 +147,8 @@ impl Sandbox {
             rollout_key,
             delegated_key,
         };
-        for key in sandbox.root_keys.iter().take(2) {
+        let threshold = usize::try_from(root_threshold).unwrap_or(usize::MAX);
+        for key in sandbox.root_keys.iter().take(threshold) {
             ops::sign(&sandbox.project, "root", key)?;
         }
         sandbox.publish(now)?;

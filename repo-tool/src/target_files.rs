@@ -4,9 +4,24 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
+use updater::integrity::{sha256_hex, sha512_hex};
 use updater::metadata::TargetFile;
 
-use crate::repository::RepoError;
+use crate::error::RepoError;
+
+/// Describes `content` as a target with sha256 and sha512 hashes.
+pub fn target_file(content: &[u8], custom: Option<Value>) -> TargetFile {
+    TargetFile {
+        length: content.len() as u64,
+        hashes: updater::metadata::Hashes::from([
+            ("sha256".into(), sha256_hex(content)),
+            ("sha512".into(), sha512_hex(content)),
+        ]),
+        custom: custom.map(Box::new),
+        unrecognized: Default::default(),
+    }
+}
 
 /// Writes the files of many targets under every hash-prefixed name of their paths
 /// (`DIR/HASH.NAME`, one file hard-linked under each name) in `targets_dir`, then
@@ -148,7 +163,6 @@ impl Durability {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::target_file;
     use std::os::unix::fs::MetadataExt;
 
     fn names(dir: &Path, path: &str, info: &TargetFile) -> Vec<PathBuf> {

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use repo_tool::repository::{Repository, RoleSigners};
-use repo_tool::signer::{FileKey, KeyKind, Signer};
+use repo_tool::sandbox::Sandbox;
 use time::OffsetDateTime;
 use updater::fetch::{DefaultFetcher, HttpOptions, TransferLimits};
 use updater::{Client, ClientConfig, Error};
@@ -36,22 +35,11 @@ pub fn short_limits() -> TransferLimits {
     }
 }
 
-pub fn signers(keys: &[FileKey]) -> RoleSigners<'_> {
-    RoleSigners {
-        root: vec![&keys[0] as &dyn Signer],
-        targets: vec![&keys[1]],
-        snapshot: vec![&keys[2]],
-        timestamp: vec![&keys[3]],
-    }
-}
-
 pub struct Fixture {
     pub _work: tempfile::TempDir,
-    pub repo_dir: PathBuf,
     pub metadata_dir: PathBuf,
     pub out: PathBuf,
-    pub keys: Vec<FileKey>,
-    pub repo: Repository,
+    pub repo: Sandbox,
     pub server: Adversary,
     pub ca_file: Option<PathBuf>,
 }
@@ -70,14 +58,10 @@ impl Fixture {
 
     pub async fn build(tls: Option<tokio_rustls::TlsAcceptor>, client_ca: Option<&str>) -> Fixture {
         let work = tempfile::tempdir().unwrap();
-        let repo_dir = work.path().join("repo");
-        let keys: Vec<FileKey> = (0..4)
-            .map(|_| FileKey::generate(KeyKind::Ed25519).unwrap())
-            .collect();
         let now = OffsetDateTime::now_utc();
-        let mut repo = Repository::create(&signers(&keys), &BTreeMap::new(), now).unwrap();
-        repo.add_target(TARGET, payload(), None).unwrap();
-        repo.publish(&repo_dir, &signers(&keys), now).unwrap();
+        let repo = Sandbox::create(&work.path().join("repo"), &[], now).unwrap();
+        repo.add_file(TARGET, &payload(), now).unwrap();
+        let repo_dir = repo.published_dir();
         let metadata_dir = work.path().join("client");
         Client::init(
             &metadata_dir,
@@ -91,13 +75,11 @@ impl Fixture {
             std::fs::write(&path, pem).unwrap();
             path
         });
-        let server = Adversary::start(repo_dir.clone(), tls).await;
+        let server = Adversary::start(repo_dir, tls).await;
         Fixture {
             _work: work,
-            repo_dir,
             metadata_dir,
             out,
-            keys,
             repo,
             server,
             ca_file,
@@ -128,10 +110,7 @@ impl Fixture {
     /// every metadata file but root.
     pub fn publish_release(&mut self, path: &str, content: &[u8]) {
         let now = OffsetDateTime::now_utc();
-        self.repo.add_target(path, content.to_vec(), None).unwrap();
-        self.repo
-            .publish(&self.repo_dir, &signers(&self.keys), now)
-            .unwrap();
+        self.repo.add_file(path, content, now).unwrap();
     }
 
     /// Every file of the trusted metadata directory, by name.

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use repo_tool::repository::sign_metadata;
+use repo_tool::publish::sign_metadata;
 use repo_tool::sandbox::Sandbox;
 use repo_tool::signer::Signer;
 use semver::Version;

@@ -14,9 +14,9 @@ pub(crate) struct Passphrases {
 }
 
 impl Passphrases {
-    fn get(&self, prompt: &str) -> std::result::Result<String, repo_tool::repository::RepoError> {
+    fn get(&self, prompt: &str) -> std::result::Result<String, repo_tool::error::RepoError> {
         use std::io::IsTerminal;
-        let fail = |m: String| repo_tool::repository::RepoError::Invalid(m);
+        let fail = |m: String| repo_tool::error::RepoError::Invalid(m);
         if let Some(var) = &self.env {
             return std::env::var(var)
                 .map_err(|_| fail(format!("environment variable {var} is not set")));
@@ -33,7 +33,7 @@ impl Passphrases {
     pub(crate) fn for_key(
         &self,
         path: &Path,
-    ) -> std::result::Result<String, repo_tool::repository::RepoError> {
+    ) -> std::result::Result<String, repo_tool::error::RepoError> {
         self.get(&format!("passphrase for {}", path.display()))
     }
 
