@@ -5,8 +5,6 @@
 //! and 1 on any failure, and a metadata directory holding `root.json`,
 //! `timestamp.json`, `snapshot.json`, `targets.json` and `ROLE.json` for delegated roles.
 
-mod demo;
-mod demo_app;
 mod progress;
 mod selfupdate;
 
@@ -82,10 +80,6 @@ enum Command {
     Refresh,
     /// Refresh, then download and verify each --target-name into --target-dir.
     Download,
-    /// Run the whole loop on a built-in local setup: keys, a signed repository served
-    /// over HTTPS, install version 1, self-update to version 2, run it, and refuse a
-    /// tampered release.
-    Demo,
     /// Show which release an installed application would update to, and why the
     /// others are passed over.
     Check(selfupdate::AppArgs),
@@ -99,9 +93,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    if invoked_as_demo_app() {
-        return run_demo_app();
-    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -113,9 +104,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    // The demo prints its own narrative; only warnings from the library unless -v.
-    let quiet = matches!(cli.command, Command::Demo) && cli.verbose == 0;
-    init_logging(cli.verbose, quiet);
+    init_logging(cli.verbose);
     // The conformance protocol demands exit status 1 for every failure, panics included.
     match std::panic::catch_unwind(|| run(&cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -124,32 +113,6 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(_) => ExitCode::from(1),
-    }
-}
-
-/// True when this executable was installed as the demo's example application.
-fn invoked_as_demo_app() -> bool {
-    std::env::args_os()
-        .next()
-        .map(PathBuf::from)
-        .and_then(|p| p.file_name().map(|n| n == demo_app::APP))
-        .unwrap_or(false)
-}
-
-fn run_demo_app() -> ExitCode {
-    init_logging(0, true);
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let outcome = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .and_then(|rt| rt.block_on(demo_app::run(&args)));
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            println!("demo-app: error: {}", describe(&e));
-            ExitCode::from(1)
-        }
     }
 }
 
@@ -177,9 +140,8 @@ fn http_options(cli: &Cli) -> HttpOptions {
     }
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 if quiet => "warn",
         0 => "updater=info,updater_cli=info",
         1 => "updater=debug,updater_cli=debug",
         _ => "trace",
@@ -218,7 +180,6 @@ fn run(cli: &Cli) -> Result<()> {
                 Ok(())
             }
             Command::Download => download(cli).await,
-            Command::Demo => demo::run().await,
             Command::Check(args) => selfupdate::check(args, http_options(cli)).await,
             Command::Update(args) => selfupdate::update(args, http_options(cli)).await,
             Command::Rollback(args) => selfupdate::rollback(args, http_options(cli)),

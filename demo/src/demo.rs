@@ -1,4 +1,4 @@
-//! `updater-cli demo`: the whole loop on a built-in local setup, with no input.
+//! `updater-demo`: the whole loop on a built-in local setup, with no input.
 //!
 //! Creates keys and a signed repository (repo-tool's sandbox: root 2-of-3, a
 //! short-expiry rollout role), stamps two versions of the example application (this
