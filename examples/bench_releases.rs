@@ -130,14 +130,5 @@ fn make_repository(
 }
 
 fn release_info(version: Version) -> ReleaseInfo {
-    ReleaseInfo {
-        app: APP.into(),
-        version,
-        platform: current_platform(),
-        channels: Vec::new(),
-        critical: false,
-        minimum_version: None,
-        notes: None,
-        post_install: None,
-    }
+    ReleaseInfo::new(APP, version, current_platform())
 }

@@ -41,16 +41,7 @@ fn binned_repo(bits: u32) -> Repo {
 
 impl Repo {
     fn release(&self, version: &str) {
-        let info = ReleaseInfo {
-            app: APP.into(),
-            version: Version::parse(version).unwrap(),
-            platform: current_platform(),
-            channels: Vec::new(),
-            critical: false,
-            minimum_version: None,
-            notes: None,
-            post_install: None,
-        };
+        let info = ReleaseInfo::new(APP, Version::parse(version).unwrap(), current_platform());
         let now = OffsetDateTime::now_utc();
         repo_tool::release::add_release(self.fx.project(), &info, APP, version.as_bytes(), now)
             .unwrap();

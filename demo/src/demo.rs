@@ -29,14 +29,9 @@ fn step(n: u32, text: &str) {
 
 fn release_info(version: &str, notes: &str) -> Result<ReleaseInfo> {
     Ok(ReleaseInfo {
-        app: APP.into(),
-        version: Version::parse(version)?,
-        platform: current_platform(),
         channels: vec!["stable".into()],
-        critical: false,
-        minimum_version: None,
         notes: Some(notes.into()),
-        post_install: None,
+        ..ReleaseInfo::new(APP, Version::parse(version)?, current_platform())
     })
 }
 

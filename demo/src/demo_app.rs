@@ -16,7 +16,7 @@ use serde_json::Value;
 use updater::install::StartupOutcome;
 use updater::Updater;
 
-use crate::progress::bar_for;
+use cli_support::bar_for;
 
 /// The executable name that switches this binary into the demo application.
 pub const APP: &str = "demo-app";

@@ -8,7 +8,6 @@
 
 mod demo;
 mod demo_app;
-mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,7 +33,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", describe(&e));
+            eprintln!("error: {}", cli_support::describe(&e));
             ExitCode::from(1)
         }
     }
@@ -60,40 +59,21 @@ fn run_demo_app() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            println!("demo-app: error: {}", describe(&e));
+            println!("demo-app: error: {}", cli_support::describe(&e));
             ExitCode::from(1)
         }
     }
 }
 
-/// The error and its causes on one line, leaving out causes whose text the message
-/// already includes (the library's errors name their cause themselves).
-fn describe(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&cause);
-        }
-    }
-    text
-}
-
 /// The demo prints its own narrative: only the library's warnings unless RUST_LOG
 /// asks for more; colour only on a terminal, never with NO_COLOR.
 fn init_logging() {
-    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let colour = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(colour)
+        .with_ansi(cli_support::colour_on_stderr())
         .with_target(false)
         .init();
 }

@@ -10,18 +10,6 @@ struct Cli {
     command: Command,
 }
 
-/// What `generate` writes to standard output.
-#[derive(Subcommand, Debug, Clone)]
-enum Generate {
-    /// The man page (roff): `generate man > NAME.1`.
-    Man,
-    /// Shell completions: `generate completions bash > /etc/bash_completion.d/NAME`.
-    Completions {
-        /// The shell.
-        shell: clap_complete::Shell,
-    },
-}
-
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Find code on the fly (inline interpreter code, download-and-execute without a
@@ -35,34 +23,19 @@ enum Command {
     Watch(pipeline_guard::watch::WatchArgs),
     /// Print the man page or shell completions (see the README).
     #[command(subcommand)]
-    Generate(Generate),
+    Generate(cli_support::Generate),
 }
 
 fn main() -> std::process::ExitCode {
     match Cli::parse().command {
         Command::Audit(args) => pipeline_guard::audit::cli::run(&args),
         Command::Watch(args) => pipeline_guard::watch::run(&args),
-        Command::Generate(what) => match generate(&what) {
+        Command::Generate(what) => match cli_support::generate::<Cli>(&what, "pipeline-guard") {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: writing to standard output: {e}");
                 std::process::ExitCode::from(2)
             }
         },
-    }
-}
-
-/// Writes the man page or the completions of `pipeline-guard` to standard output, from the
-/// same clap definitions the program parses with.
-fn generate(what: &Generate) -> std::io::Result<()> {
-    use clap::CommandFactory;
-    let mut command = Cli::command();
-    let mut out = std::io::stdout();
-    match what {
-        Generate::Man => clap_mangen::Man::new(command).render(&mut out),
-        Generate::Completions { shell } => {
-            clap_complete::generate(*shell, &mut command, "pipeline-guard", &mut out);
-            Ok(())
-        }
     }
 }

@@ -52,12 +52,7 @@ pub fn delegate(
     let mut ids = Vec::new();
     let mut key_map = BTreeMap::new();
     for key in keys {
-        key.verifying_key().map_err(|e| {
-            RepoError::Invalid(format!("a delegated key cannot verify signatures: {e}"))
-        })?;
-        let id = key
-            .key_id()
-            .map_err(|e| RepoError::Invalid(e.to_string()))?;
+        let id = crate::ops::usable_key_id(key, "a delegated key")?;
         if ids.contains(&id) {
             return Err(RepoError::Invalid(format!("key {id} is listed twice")));
         }

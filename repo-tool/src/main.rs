@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use cli::args::{parse_wave, Cli, Command, Generate, KeyType};
+use cli::args::{parse_wave, Cli, Command, KeyType};
 use cli::keys::{keys, public_keys, signers, Passphrases};
 use cli::report::{status, verify};
 use repo_tool::keyfile::{read_private_key, read_public_key, write_key_pair};
@@ -30,7 +30,7 @@ fn main() -> std::process::ExitCode {
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", describe(&e));
+            eprintln!("error: {}", cli_support::describe(&e));
             std::process::ExitCode::from(1)
         }
     }
@@ -433,7 +433,8 @@ fn run(cli: Cli) -> Result<()> {
         } => return verify(&dir, warn_days, json, now),
         Command::Audit(_) => unreachable!("audit is handled in main"),
         Command::Watch(_) => unreachable!("watch is handled in main"),
-        Command::Generate(what) => generate(&what).context("writing to standard output")?,
+        Command::Generate(what) => cli_support::generate::<Cli>(&what, "repo-tool")
+            .context("writing to standard output")?,
         Command::Serve { dir, listen } => {
             let served = if dir.join(Project::SETTINGS).exists() {
                 dir.join("published")
@@ -456,22 +457,6 @@ fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-/// The error and its causes on one line, leaving out causes whose text the message
-/// already includes.
-fn describe(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&cause);
-        }
-    }
-    text
-}
-
 /// Where a new key of `role` belongs: offline for the roles that vouch for releases,
 /// on the publishing machine for the online roles that only keep clients fresh.
 fn key_advice(role: Option<&str>) -> &'static str {
@@ -490,21 +475,6 @@ fn key_advice(role: Option<&str>) -> &'static str {
         }
         None => {
             "root and targets keys belong offline; snapshot and timestamp keys are online keys for the publishing machine (pass --role ROLE for advice on this key)"
-        }
-    }
-}
-
-/// Writes the man page or the completions of `repo-tool` to standard output, from the
-/// same clap definitions the program parses with.
-fn generate(what: &Generate) -> std::io::Result<()> {
-    use clap::CommandFactory;
-    let mut command = Cli::command();
-    let mut out = std::io::stdout();
-    match what {
-        Generate::Man => clap_mangen::Man::new(command).render(&mut out),
-        Generate::Completions { shell } => {
-            clap_complete::generate(*shell, &mut command, "repo-tool", &mut out);
-            Ok(())
         }
     }
 }

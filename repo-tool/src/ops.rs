@@ -12,7 +12,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use updater::integrity::sha256_hex;
 use updater::metadata::{
-    Common, Key, RoleKeys, Root, Signature, Snapshot, TargetFile, Targets, Timestamp, SPEC_VERSION,
+    Common, Key, KeyId, RoleKeys, Root, Signature, Snapshot, TargetFile, Targets, Timestamp,
+    SPEC_VERSION,
 };
 
 use crate::error::RepoError;
@@ -65,12 +66,7 @@ pub fn init(
             .ok_or_else(|| RepoError::Invalid(format!("no keys given for the {role} role")))?;
         let mut ids = Vec::new();
         for key in &setup.keys {
-            key.verifying_key().map_err(|e| {
-                RepoError::Invalid(format!("a {role} key cannot verify signatures: {e}"))
-            })?;
-            let id = key
-                .key_id()
-                .map_err(|e| RepoError::Invalid(e.to_string()))?;
+            let id = usable_key_id(key, &format!("a {role} key"))?;
             if ids.contains(&id) {
                 return Err(RepoError::Invalid(format!(
                     "the {role} role lists key {id} twice"
@@ -648,6 +644,18 @@ pub fn status(project: &Project) -> Result<Vec<RoleStatus>, RepoError> {
         });
     }
     Ok(out)
+}
+
+/// The key id of `key`, once it is known to verify signatures (a key of an unknown
+/// scheme, or one whose public part does not parse, is refused before any role
+/// trusts it); `what` names it in the error ("a targets key", "the new root key").
+///
+/// # Errors
+/// [`RepoError::Invalid`] saying why the key cannot be used.
+pub fn usable_key_id(key: &Key, what: &str) -> Result<KeyId, RepoError> {
+    key.verifying_key()
+        .map_err(|e| RepoError::Invalid(format!("{what} cannot verify signatures: {e}")))?;
+    key.key_id().map_err(|e| RepoError::Invalid(e.to_string()))
 }
 
 #[cfg(test)]

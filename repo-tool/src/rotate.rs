@@ -67,12 +67,7 @@ pub fn rotate(
         }
     }
     for key in &rotation.add {
-        key.verifying_key().map_err(|e| {
-            RepoError::Invalid(format!("the new {role} key cannot verify signatures: {e}"))
-        })?;
-        let id = key
-            .key_id()
-            .map_err(|e| RepoError::Invalid(e.to_string()))?;
+        let id = crate::ops::usable_key_id(key, &format!("the new {role} key"))?;
         if role_keys.keyids.contains(&id) {
             return Err(RepoError::Invalid(format!(
                 "the {role} role already has key {id}"

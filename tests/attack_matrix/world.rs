@@ -33,16 +33,7 @@ pub fn binary(version: &str) -> Vec<u8> {
 }
 
 pub fn info(app: &str, version: &str) -> ReleaseInfo {
-    ReleaseInfo {
-        app: app.into(),
-        version: Version::parse(version).unwrap(),
-        platform: current_platform(),
-        channels: Vec::new(),
-        critical: false,
-        minimum_version: None,
-        notes: None,
-        post_install: None,
-    }
+    ReleaseInfo::new(app, Version::parse(version).unwrap(), current_platform())
 }
 
 /// Everything in the data directory but the lock file, and the executable's

@@ -22,14 +22,8 @@ pub fn binary(version: &str) -> Vec<u8> {
 
 pub fn info(version: &str) -> ReleaseInfo {
     ReleaseInfo {
-        app: APP.into(),
-        version: Version::parse(version).unwrap(),
-        platform: current_platform(),
-        channels: Vec::new(),
-        critical: false,
-        minimum_version: None,
         notes: Some(format!("release {version}")),
-        post_install: None,
+        ..ReleaseInfo::new(APP, Version::parse(version).unwrap(), current_platform())
     }
 }
 

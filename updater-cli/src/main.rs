@@ -5,7 +5,6 @@
 //! and 1 on any failure, and a metadata directory holding `root.json`,
 //! `timestamp.json`, `snapshot.json`, `targets.json` and `ROLE.json` for delegated roles.
 
-mod progress;
 mod selfupdate;
 
 use std::path::{Path, PathBuf};
@@ -57,18 +56,6 @@ struct Cli {
     command: Command,
 }
 
-/// What `generate` writes to standard output.
-#[derive(Subcommand, Debug, Clone)]
-enum Generate {
-    /// The man page (roff): `generate man > NAME.1`.
-    Man,
-    /// Shell completions: `generate completions bash > /etc/bash_completion.d/NAME`.
-    Completions {
-        /// The shell.
-        shell: clap_complete::Shell,
-    },
-}
-
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Install a trusted root into the metadata directory (checks that it is self-signed).
@@ -87,7 +74,7 @@ enum Command {
     Update(selfupdate::AppArgs),
     /// Print the man page or shell completions (see the README).
     #[command(subcommand)]
-    Generate(Generate),
+    Generate(cli_support::Generate),
     /// Put back the previous executable kept by the last install.
     Rollback(selfupdate::AppArgs),
 }
@@ -109,27 +96,11 @@ fn main() -> ExitCode {
     match std::panic::catch_unwind(|| run(&cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
-            eprintln!("error: {}", describe(&e));
+            eprintln!("error: {}", cli_support::describe(&e));
             ExitCode::from(1)
         }
         Err(_) => ExitCode::from(1),
     }
-}
-
-/// The error and its causes on one line, leaving out causes whose text the message
-/// already includes (the library's errors name their cause themselves).
-fn describe(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&cause);
-        }
-    }
-    text
 }
 
 fn http_options(cli: &Cli) -> HttpOptions {
@@ -151,16 +122,9 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(colour_on_stderr())
+        .with_ansi(cli_support::colour_on_stderr())
         .with_target(false)
         .init();
-}
-
-/// Colour only for a person at a terminal: not when stderr is a pipe or a file (CI
-/// logs, captured output), and never when `NO_COLOR` is set (no-color.org).
-fn colour_on_stderr() -> bool {
-    use std::io::IsTerminal;
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn run(cli: &Cli) -> Result<()> {
@@ -183,7 +147,8 @@ fn run(cli: &Cli) -> Result<()> {
             Command::Check(args) => selfupdate::check(args, http_options(cli)).await,
             Command::Update(args) => selfupdate::update(args, http_options(cli)).await,
             Command::Rollback(args) => selfupdate::rollback(args, http_options(cli)),
-            Command::Generate(what) => generate(what).context("writing to standard output"),
+            Command::Generate(what) => cli_support::generate::<Cli>(what, "updater-cli")
+                .context("writing to standard output"),
         }
     })
 }
@@ -235,7 +200,7 @@ async fn download(cli: &Cli) -> Result<()> {
     client.refresh().await?;
     for name in &cli.target_names {
         let info = client.target_info(name).await?;
-        let bar = progress::bar_for(name, info.length);
+        let bar = cli_support::bar_for(name, info.length);
         let mut report = |done: u64, _total: u64| bar.set_position(done);
         let path = client
             .download_target(name, &info, target_dir, Some(&mut report))
@@ -254,19 +219,4 @@ async fn download(cli: &Cli) -> Result<()> {
 /// stored is already durable; sockets and files close when the process ends.
 fn exit_soon(client: Client) {
     std::mem::forget(client);
-}
-
-/// Writes the man page or the completions of `updater-cli` to standard output, from the
-/// same clap definitions the program parses with.
-fn generate(what: &Generate) -> std::io::Result<()> {
-    use clap::CommandFactory;
-    let mut command = Cli::command();
-    let mut out = std::io::stdout();
-    match what {
-        Generate::Man => clap_mangen::Man::new(command).render(&mut out),
-        Generate::Completions { shell } => {
-            clap_complete::generate(*shell, &mut command, "updater-cli", &mut out);
-            Ok(())
-        }
-    }
 }

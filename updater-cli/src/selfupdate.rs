@@ -11,7 +11,7 @@ use updater::fetch::HttpOptions;
 use updater::update::CheckOptions;
 use updater::Updater;
 
-use crate::progress::bar_for;
+use cli_support::bar_for;
 
 /// Which application, where its repository is, and where its state lives.
 #[derive(Args, Debug, Clone)]

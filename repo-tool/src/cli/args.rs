@@ -30,18 +30,6 @@ pub(crate) enum KeyType {
     EcdsaP256,
 }
 
-/// What `generate` writes to standard output.
-#[derive(Subcommand, Debug, Clone)]
-pub(crate) enum Generate {
-    /// The man page (roff): `generate man > NAME.1`.
-    Man,
-    /// Shell completions: `generate completions bash > /etc/bash_completion.d/NAME`.
-    Completions {
-        /// The shell.
-        shell: clap_complete::Shell,
-    },
-}
-
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// Create a key pair: PKCS#8 PEM private key (mode 0600) and KEY.pub (TUF public key JSON).
@@ -328,7 +316,7 @@ pub(crate) enum Command {
     Watch(pipeline_guard::watch::WatchArgs),
     /// Print the man page or shell completions (see the README).
     #[command(subcommand)]
-    Generate(Generate),
+    Generate(cli_support::Generate),
     /// Serve a published repository over HTTP on loopback, for previews and tests.
     Serve {
         /// The repository directory (its published/ tree is served) or a published tree.

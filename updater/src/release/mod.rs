@@ -134,6 +134,25 @@ impl HookSpec {
 }
 
 impl ReleaseInfo {
+    /// A release of `app` at `version` for `platform` on the default channel: not
+    /// critical, no minimum version, notes or hook (set the public fields for those).
+    pub fn new(
+        app: impl Into<String>,
+        version: Version,
+        platform: impl Into<String>,
+    ) -> ReleaseInfo {
+        ReleaseInfo {
+            app: app.into(),
+            version,
+            platform: platform.into(),
+            channels: Vec::new(),
+            critical: false,
+            minimum_version: None,
+            notes: None,
+            post_install: None,
+        }
+    }
+
     /// Reads the release object of the target `path`. `Ok(None)` when the target has
     /// no `updater` object (it is not a release).
     ///
