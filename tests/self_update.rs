@@ -335,6 +335,8 @@ async fn downloads_keep_only_what_is_not_installed_yet() {
         b"left by a crash",
     )
     .unwrap();
+    // Not the updater's: never removed.
+    std::fs::write(world.data.join("downloads/notes.txt"), b"mine").unwrap();
     world.release("3.0.0");
     let three = v1.check().await.unwrap().unwrap();
     assert_eq!(three.version().to_string(), "3.0.0");
@@ -343,8 +345,39 @@ async fn downloads_keep_only_what_is_not_installed_yet() {
         !downloaded.path.exists(),
         "2.0.0 was superseded before install"
     );
-    assert_eq!(downloads(&world).len(), 1, "{:?}", downloads(&world));
+    assert_eq!(downloads(&world).len(), 2, "{:?}", downloads(&world));
     v1.install(&downloaded_three, |_| {}).await.unwrap();
-    assert_eq!(downloads(&world), Vec::<String>::new());
+    assert_eq!(downloads(&world), ["notes.txt"]);
     assert_eq!(world.run_exe(), "3.0.0");
+}
+
+#[tokio::test]
+async fn a_hook_changed_after_its_download_fails_the_install_with_nothing_swapped() {
+    // Someone who can write the data directory swaps the verified hook between
+    // download and install: the install is refused before the executable is
+    // touched, rather than installing the release with its hook skipped.
+    let world = World::new().await;
+    let now = OffsetDateTime::now_utc();
+    let hook_path = format!("{APP}/2.0.0/hooks/migrate");
+    world
+        .sandbox
+        .add_file(&hook_path, b"#!/bin/sh\necho migrated > migrated\n", now)
+        .unwrap();
+    let mut with_hook = info("2.0.0");
+    with_hook.post_install = Some(HookSpec {
+        target: hook_path,
+        args: Vec::new(),
+        timeout_secs: Some(10),
+    });
+    world.release_info(&with_hook);
+    let mut updater = world.updater("1.0.0");
+    let release = updater.check().await.unwrap().unwrap();
+    let downloaded = updater.download(&release, None).await.unwrap();
+    let (hook_file, _) = downloaded.hook.clone().unwrap();
+    std::fs::write(&hook_file, b"#!/bin/sh\ntouch pwned\n").unwrap();
+    let err = updater.install(&downloaded, |_| {}).await.unwrap_err();
+    assert!(matches!(err, Error::Target { .. }), "{err:?}");
+    assert_eq!(world.run_exe(), "1.0.0", "the executable was not swapped");
+    assert!(!world.data.join("pwned").exists());
+    assert!(!world.data.join("hooks/migrate").exists());
 }

@@ -460,7 +460,9 @@ fn run(cli: Cli) -> Result<()> {
 /// Where a new key of `role` belongs: offline for the roles that vouch for releases,
 /// on the publishing machine for the online roles that only keep clients fresh.
 fn key_advice(role: Option<&str>) -> &'static str {
-    match role {
+    // Top-level names in any case: `--role Root` is root's key, not a delegated one.
+    let role = role.map(str::to_ascii_lowercase);
+    match role.as_deref() {
         Some("root") => {
             "root key: keep it offline (an air-gapped machine, a hardware token or a safe); it is needed only to sign a new root, and several holders with a threshold protect it best"
         }

@@ -64,7 +64,17 @@ pub fn prepare(
 ) -> Result<PathBuf, Error> {
     let name = spec.file_name().map_err(|reason| refused(spec, reason))?;
     std::fs::create_dir_all(hooks_dir).map_err(Error::storage("creating", hooks_dir))?;
-    let bytes = std::fs::read(verified).map_err(Error::storage("reading", verified))?;
+    // At most one byte more than signed: a file grown (or replaced by a link to an
+    // endless device) since is refused without reading it all.
+    let mut bytes = Vec::new();
+    std::fs::File::open(verified)
+        .and_then(|f| {
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(f, info.length.saturating_add(1)),
+                &mut bytes,
+            )
+        })
+        .map_err(Error::storage("reading", verified))?;
     // Verified when downloaded, and again here: the file sat in the data directory
     // since, and these are the bytes that become executable.
     IntegrityCheck::check_bytes(&bytes, Some(info.length), Some(&info.hashes)).map_err(

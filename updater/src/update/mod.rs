@@ -49,6 +49,7 @@ use crate::release::{self, Query, Release, Selection};
 
 /// Everything an [`Updater`] needs; build it with [`Updater::builder`].
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct UpdaterConfig {
     /// Application name: the repository directory its releases live in.
     pub app: String,
@@ -453,6 +454,14 @@ impl Updater {
 
     fn downloads_dir(&self) -> Result<PathBuf, Error> {
         let dir = self.config.data_dir.join("downloads");
+        // The updater removes its own files from here, so it must be its own
+        // directory, not a link to somebody else's.
+        if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::Config(format!(
+                "{} is a symbolic link; the updater keeps (and removes) its own downloads there, so it must be a plain directory",
+                dir.display()
+            )));
+        }
         std::fs::create_dir_all(&dir).map_err(Error::storage("creating", &dir))?;
         Ok(dir)
     }
@@ -546,7 +555,7 @@ impl Updater {
             .chain(hook_path)
             .map(|target| Client::local_target_path(&dir, target))
             .collect();
-        prune_downloads(&dir, &keep);
+        prune_downloads(&dir, &self.config.app, &keep);
         let path = client
             .download_target(&release.target_path, &release.target, &dir, progress)
             .await?;
@@ -580,8 +589,10 @@ impl Updater {
     /// [`confirm`](Updater::confirm) by its second start or be rolled back.
     ///
     /// # Errors
-    /// [`Error::Install`] (the executable is then unchanged), [`Error::Hook`] (the
-    /// install was rolled back).
+    /// [`Error::Install`], or [`Error::Target`] / [`Error::Hook`] when the hook file
+    /// no longer matches its signed hashes or is missing (the executable is then
+    /// unchanged); [`Error::Hook`] when the hook ran and failed (the install was
+    /// rolled back).
     pub async fn install<F>(
         &mut self,
         downloaded: &Downloaded,
@@ -591,6 +602,22 @@ impl Updater {
         F: FnMut(InstallStep) + Send + 'static,
     {
         let _lock = self.lock()?;
+        // The hook is checked (hashed again) and put in place before anything is
+        // swapped: a hook that cannot be prepared fails the install with the
+        // executable unchanged, never after it with the hook skipped.
+        let hook_program = match (&downloaded.release.info.post_install, &downloaded.hook) {
+            (Some(spec), Some((verified, info))) => {
+                let hooks_dir = self.config.data_dir.join("hooks");
+                Some((spec.clone(), hook::prepare(spec, verified, info, &hooks_dir)?))
+            }
+            (Some(spec), None) => {
+                return Err(Error::Hook {
+                    target: spec.target.clone(),
+                    reason: "the release has a post-install hook, but the download carries none; download the release with Updater::download".into(),
+                })
+            }
+            (None, _) => None,
+        };
         let installer = Installer::new(&self.config.executable, &self.config.data_dir);
         let from = self.config.current_version.to_string();
         let job = downloaded.clone();
@@ -608,12 +635,7 @@ impl Updater {
         .map_err(|e| Error::Config(format!("the install task failed: {e}")))??;
         self.state.note_installed(downloaded.release.version());
         self.state.save(&self.config.data_dir)?;
-        if let (Some(spec), Some((verified, info))) =
-            (&downloaded.release.info.post_install, &downloaded.hook)
-        {
-            let hooks_dir = self.config.data_dir.join("hooks");
-            let program = hook::prepare(spec, verified, info, &hooks_dir)?;
-            let spec = spec.clone();
+        if let Some((spec, program)) = hook_program {
             let work_dir = self.config.data_dir.clone();
             let app = self.config.app.clone();
             let version = downloaded.release.info.version.to_string();
@@ -625,11 +647,11 @@ impl Updater {
             if let Err(e) = outcome {
                 tracing::error!(error = %e, "post-install hook failed; rolling back");
                 self.rollback_locked()?;
-                remove_download(downloaded);
+                remove_download(downloaded, &self.config.data_dir);
                 return Err(e);
             }
         }
-        remove_download(downloaded);
+        remove_download(downloaded, &self.config.data_dir);
         Ok(receipt)
     }
 
@@ -639,16 +661,23 @@ impl Updater {
     }
 }
 
-/// Removes from `downloads/` everything but `keep`: releases downloaded and never
-/// installed, and temporary files a killed process left. Best effort: a file that
-/// cannot be removed now is removed by a later download.
-fn prune_downloads(dir: &Path, keep: &[PathBuf]) {
+/// Removes from `downloads/` the updater's own files of `app` other than `keep`:
+/// releases downloaded and never installed (their names are the encoded target
+/// paths `APP%2F…`), and temporary files a killed process left (`.tmp-*.part`).
+/// Nothing else is touched. Best effort: a file that cannot be removed now is
+/// removed by a later download.
+fn prune_downloads(dir: &Path, app: &str, keep: &[PathBuf]) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let ours = crate::store::encode_name(&format!("{app}/"));
     for entry in entries.flatten() {
         let path = entry.path();
-        if !keep.contains(&path) && entry.file_type().is_ok_and(|t| t.is_file()) {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_ours =
+            name.starts_with(&ours) || (name.starts_with(".tmp-") && name.ends_with(".part"));
+        if is_ours && !keep.contains(&path) && entry.file_type().is_ok_and(|t| t.is_file()) {
             if let Err(e) = std::fs::remove_file(&path) {
                 tracing::debug!(path = %path.display(), error = %e, "could not remove a stale download");
             }
@@ -658,9 +687,15 @@ fn prune_downloads(dir: &Path, keep: &[PathBuf]) {
 
 /// Removes a release's files from `downloads/` once it is installed: the executable
 /// is the new version and `.previous` the rollback, so a third copy serves nothing.
-fn remove_download(downloaded: &Downloaded) {
+/// Only files in `DATA_DIR/downloads` are removed (a `Downloaded` a program built
+/// around a file of its own keeps that file).
+fn remove_download(downloaded: &Downloaded, data_dir: &Path) {
+    let downloads = data_dir.join("downloads");
     let hook = downloaded.hook.as_ref().map(|(path, _)| path);
-    for path in std::iter::once(&downloaded.path).chain(hook) {
+    for path in std::iter::once(&downloaded.path)
+        .chain(hook)
+        .filter(|p| p.parent() == Some(downloads.as_path()))
+    {
         if let Err(e) = std::fs::remove_file(path) {
             tracing::debug!(path = %path.display(), error = %e, "could not remove the installed download");
         }
