@@ -227,15 +227,7 @@ impl TopLevel<'_> {
             common: common("timestamp", self.now + Duration::days(1)),
             meta: BTreeMap::from([(
                 "snapshot.json".into(),
-                MetaFile {
-                    version: 1,
-                    length: Some(snapshot_bytes.len() as u64),
-                    hashes: Some(updater::metadata::Hashes::from([(
-                        "sha256".into(),
-                        sha256_hex(&snapshot_bytes),
-                    )])),
-                    unrecognized: Default::default(),
-                },
+                repo_tool::publish::meta_entry(1, &snapshot_bytes, true),
             )]),
             unrecognized: Default::default(),
         };

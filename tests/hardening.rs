@@ -14,29 +14,19 @@ mod world;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/mod.rs"]
+mod support;
+
 use updater::install::StartupOutcome;
 use updater::{Error, Updater};
 use world::{binary, set_mode, World, APP};
 
-/// Every file under `dir`, relative.
+/// Every file under `dir`, relative, sorted.
 fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path.strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
+    support::read_tree(dir)
+        .into_keys()
+        .map(PathBuf::from)
+        .collect()
 }
 
 /// Something done to the metadata directory (given as argument).

@@ -36,6 +36,9 @@ fn script(name: &str) -> PathBuf {
 /// Target names that canonical JSON encoders have got wrong: names that are
 /// prefixes of one another followed by bytes below and above `"`, and precomposed
 /// and decomposed twins (accented Latin, Hangul, kana with a voicing mark).
+#[path = "support/mod.rs"]
+mod support;
+
 const TRICKY_NAMES: &[&str] = &[
     "report",
     "report (old)",
@@ -172,16 +175,7 @@ async fn updater_reads_a_hash_binned_repository_written_by_python_tuf() {
 }
 
 fn count_bins(metadata_dir: &Path) -> usize {
-    std::fs::read_dir(metadata_dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("bins-")
-        })
-        .count()
+    support::count_starting_with(metadata_dir, "bins-")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,8 +16,11 @@ use repo_tool::sandbox::Sandbox;
 use repo_tool::serve::StaticServer;
 use semver::Version;
 use time::OffsetDateTime;
-use updater::release::{current_platform, ReleaseInfo};
+use updater::release::{current_platform, ReleaseIndex, ReleaseInfo};
 use updater::{Error, Limits, Updater};
+
+#[path = "support/mod.rs"]
+mod support;
 
 const APP: &str = "my-app";
 
@@ -54,6 +57,19 @@ impl Repo {
     fn published(&self) -> std::path::PathBuf {
         self.fx.published_dir()
     }
+
+    /// Stages `index` as the application's release index as it stands (signed by
+    /// the bins key, as an attacker holding only that key could), publishes, serves.
+    async fn publish_index_and_serve(&self, index: &ReleaseIndex) -> StaticServer {
+        let bytes = serde_json::to_vec_pretty(index).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let path = repo_tool::release::index_path(APP);
+        ops::add_target(self.fx.project(), &path, &bytes, None, now).unwrap();
+        self.publish();
+        StaticServer::start(&self.published(), SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap()
+    }
 }
 
 fn updater(repo: &Repo, base: &str, data: &Path, limits: Limits) -> Updater {
@@ -70,16 +86,7 @@ fn updater(repo: &Repo, base: &str, data: &Path, limits: Limits) -> Updater {
 
 /// How many bin metadata files the client fetched and keeps.
 fn bins_fetched(data: &Path) -> usize {
-    std::fs::read_dir(data.join("metadata"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("bin-")
-        })
-        .count()
+    support::count_starting_with(&data.join("metadata"), "bin-")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,20 +186,7 @@ async fn an_index_padded_with_releases_nobody_signed_fails_the_check_loudly() {
         fake.target = format!("{APP}/3.{minor}.0/{}/{APP}", real.platform);
         index.upsert(fake);
     }
-    let padded = serde_json::to_vec_pretty(&index).unwrap();
-    let now = OffsetDateTime::now_utc();
-    ops::add_target(
-        repo.fx.project(),
-        &repo_tool::release::index_path(APP),
-        &padded,
-        None,
-        now,
-    )
-    .unwrap();
-    repo.publish();
-    let server = StaticServer::start(&repo.published(), SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
+    let server = repo.publish_index_and_serve(&index).await;
     let data = repo.dir.path().join("data");
     let mut app = updater(&repo, &server.base_url(), &data, Limits::default());
     let err = app.check().await.unwrap_err();
@@ -209,20 +203,7 @@ async fn an_index_entry_that_says_otherwise_than_its_release_fails_the_check() {
     repo.release("2.0.0");
     let mut index = repo_tool::release::current_index(repo.fx.project(), APP).unwrap();
     index.releases[0].channels = vec!["beta".into()];
-    let lying = serde_json::to_vec_pretty(&index).unwrap();
-    let now = OffsetDateTime::now_utc();
-    ops::add_target(
-        repo.fx.project(),
-        &repo_tool::release::index_path(APP),
-        &lying,
-        None,
-        now,
-    )
-    .unwrap();
-    repo.publish();
-    let server = StaticServer::start(&repo.published(), SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
+    let server = repo.publish_index_and_serve(&index).await;
     let data = repo.dir.path().join("data");
     // The default channel does not see a "beta" entry, so the lie is only looked up
     // by a beta installation; the default one still finds nothing wrong to act on.

@@ -19,6 +19,8 @@
 #[path = "adversarial/server.rs"]
 #[allow(dead_code)]
 mod server;
+#[path = "support/mod.rs"]
+mod support;
 #[path = "attack_matrix/world.rs"]
 mod world;
 

@@ -62,6 +62,20 @@ pub fn colour_on_stderr() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// Logs to stderr through `tracing`, filtered by `RUST_LOG` or else by
+/// `default_filter`, without targets, and in colour only when
+/// [`colour_on_stderr`] says so.
+pub fn init_logging(default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
+        .with_target(false)
+        .init();
+}
+
 /// A progress bar for downloading `name` of `length` bytes, hidden unless stderr is a
 /// terminal (logs and scripts stay clean).
 pub fn bar_for(name: &str, length: u64) -> ProgressBar {

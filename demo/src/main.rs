@@ -68,12 +68,5 @@ fn run_demo_app() -> ExitCode {
 /// The demo prints its own narrative: only the library's warnings unless RUST_LOG
 /// asks for more; colour only on a terminal, never with NO_COLOR.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(cli_support::colour_on_stderr())
-        .with_target(false)
-        .init();
+    cli_support::init_logging("warn");
 }

@@ -133,7 +133,7 @@ pub fn publish(
         write_metadata(project, role, s.signed.common.version, &bytes, consistent)?;
         updated.push((
             format!("{role}.json"),
-            snapshot_entry(s.signed.common.version, &bytes, hashes),
+            meta_entry(s.signed.common.version, &bytes, hashes),
         ));
     }
     if let Some(s) = &staged_targets {
@@ -148,7 +148,7 @@ pub fn publish(
         )?;
         updated.push((
             "targets.json".into(),
-            snapshot_entry(s.signed.common.version, &bytes, hashes),
+            meta_entry(s.signed.common.version, &bytes, hashes),
         ));
     }
     if let Some(s) = &staged_root {
@@ -196,9 +196,10 @@ fn check_online_signers(root: &Root, role: &str, signers: &[&dyn Signer]) -> Res
     Ok(())
 }
 
-/// The snapshot's entry for a targets metadata file of `version` whose published
-/// bytes are `bytes`: the version, and the length and sha256 when `hashes`.
-fn snapshot_entry(version: u64, bytes: &[u8], hashes: bool) -> MetaFile {
+/// The entry, in a snapshot or timestamp, for a metadata file of `version` whose
+/// published bytes are `bytes`: the version, and the length and sha256 when
+/// `hashes` (always for the timestamp's snapshot entry).
+pub fn meta_entry(version: u64, bytes: &[u8], hashes: bool) -> MetaFile {
     MetaFile {
         version,
         length: hashes.then_some(bytes.len() as u64),
@@ -242,7 +243,7 @@ fn write_snapshot_and_timestamp(
                 .map_err(|e| RepoError::Invalid(format!("{}: {e}", path.display())))?;
             meta.insert(
                 "targets.json".into(),
-                snapshot_entry(
+                meta_entry(
                     targets.signed.common.version,
                     &bytes,
                     project.settings.snapshot_hashes,
@@ -285,15 +286,7 @@ fn write_snapshot_and_timestamp(
         ),
         meta: BTreeMap::from([(
             "snapshot.json".into(),
-            MetaFile {
-                version: snapshot_version,
-                length: Some(snapshot_bytes.len() as u64),
-                hashes: Some(updater::metadata::Hashes::from([(
-                    "sha256".into(),
-                    sha256_hex(&snapshot_bytes),
-                )])),
-                unrecognized: Default::default(),
-            },
+            meta_entry(snapshot_version, &snapshot_bytes, true),
         )]),
         unrecognized: Default::default(),
     };

@@ -113,6 +113,26 @@ impl Fixture {
         self.repo.add_file(path, content, now).unwrap();
     }
 
+    /// The refusal `err` of `case` came within `bound` of `started` (reported), and
+    /// the trusted metadata is byte for byte what it was (`before`).
+    pub fn assert_refused_in_time(
+        &self,
+        case: &str,
+        started: Instant,
+        bound: Duration,
+        before: &BTreeMap<String, Vec<u8>>,
+        err: &Error,
+    ) {
+        let elapsed = started.elapsed();
+        report(case, elapsed, err);
+        assert!(elapsed < bound, "{case}: took {elapsed:?}, bound {bound:?}");
+        assert_eq!(
+            &self.metadata_files(),
+            before,
+            "{case}: trusted metadata changed"
+        );
+    }
+
     /// Every file of the trusted metadata directory, by name.
     pub fn metadata_files(&self) -> BTreeMap<String, Vec<u8>> {
         std::fs::read_dir(&self.metadata_dir)
@@ -196,14 +216,7 @@ pub async fn attack_target_with(
     let err = within_a_minute(client.download_target(TARGET, &info, &f.out, None))
         .await
         .unwrap_err();
-    let elapsed = started.elapsed();
-    report(case, elapsed, &err);
-    assert!(elapsed < bound, "{case}: took {elapsed:?}, bound {bound:?}");
-    assert_eq!(
-        f.metadata_files(),
-        before,
-        "{case}: trusted metadata changed"
-    );
+    f.assert_refused_in_time(case, started, bound, &before, &err);
     f.assert_out_empty();
     err
 }
@@ -219,14 +232,7 @@ pub async fn attack_timestamp(case: &str, attack: Attack, bound: Duration) -> Er
     let mut client = f.client();
     let started = Instant::now();
     let err = within_a_minute(client.refresh()).await.unwrap_err();
-    let elapsed = started.elapsed();
-    report(case, elapsed, &err);
-    assert!(elapsed < bound, "{case}: took {elapsed:?}, bound {bound:?}");
-    assert_eq!(
-        f.metadata_files(),
-        before,
-        "{case}: trusted metadata changed"
-    );
+    f.assert_refused_in_time(case, started, bound, &before, &err);
     err
 }
 

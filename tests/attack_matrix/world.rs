@@ -293,30 +293,7 @@ pub fn bump(signed: &mut Value) {
     signed["version"] = json!(signed["version"].as_u64().unwrap() + 1);
 }
 
-/// Every regular file under `dir`, by path relative to it.
-pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(at) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&at) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let name = path
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                files.insert(name, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
-}
+pub use crate::support::read_tree;
 
 /// Copies every file under `from` into `to`, replacing what is there.
 fn copy_tree(from: &Path, to: &Path) {

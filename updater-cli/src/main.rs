@@ -117,14 +117,7 @@ fn init_logging(verbose: u8) {
         1 => "updater=debug,updater_cli=debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(cli_support::colour_on_stderr())
-        .with_target(false)
-        .init();
+    cli_support::init_logging(default);
 }
 
 fn run(cli: &Cli) -> Result<()> {
