@@ -24,20 +24,42 @@ pub enum Generate {
 }
 
 /// Writes the man page or the completions of the program `C` (named `name`) to
-/// standard output, from the same clap definitions it parses its arguments with.
+/// standard output, from the same clap definitions it parses its arguments with. A
+/// reader that stops early (`| head`) is not an error.
 ///
 /// # Errors
 /// When standard output cannot be written.
 pub fn generate<C: clap::CommandFactory>(what: &Generate, name: &str) -> std::io::Result<()> {
     let mut command = C::command();
     let mut out = std::io::stdout();
-    match what {
+    let written = match what {
         Generate::Man => clap_mangen::Man::new(command).render(&mut out),
         Generate::Completions { shell } => {
             clap_complete::generate(*shell, &mut command, name, &mut out);
             Ok(())
         }
+    };
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
+}
+
+/// `println!` for a command's output: when the reader has gone away (`| head`) the
+/// program ends quietly with status 0 instead of panicking; any other failure to
+/// write ends it with an error and status 1.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("error: writing to standard output: {e}");
+            std::process::exit(1);
+        }
+    }};
 }
 
 /// The error and its causes on one line, leaving out causes whose text the message

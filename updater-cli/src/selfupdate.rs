@@ -131,14 +131,14 @@ pub async fn check(args: &AppArgs, http: HttpOptions) -> Result<()> {
                 "notes": r.info.notes,
             })
         });
-        println!(
+        cli_support::outln!(
             "{}",
             json!({"app": args.app, "current": args.current_version, "release": chosen, "passed_over": passed})
         );
         return Ok(());
     }
     match &selection.release {
-        Some(r) => println!(
+        Some(r) => cli_support::outln!(
             "{} {} -> {} ({}, {} bytes{})",
             args.app,
             args.current_version,
@@ -147,14 +147,14 @@ pub async fn check(args: &AppArgs, http: HttpOptions) -> Result<()> {
             r.target.length,
             if r.critical { ", critical" } else { "" }
         ),
-        None => println!("{} {}: up to date", args.app, args.current_version),
+        None => cli_support::outln!("{} {}: up to date", args.app, args.current_version),
     }
     for p in &selection.passed_over {
         let version = p
             .version
             .as_ref()
             .map_or("?".to_string(), ToString::to_string);
-        println!("  passed over {version} ({}): {}", p.target_path, p.reason);
+        cli_support::outln!("  passed over {version} ({}): {}", p.target_path, p.reason);
     }
     Ok(())
 }
@@ -169,7 +169,7 @@ pub async fn update(args: &AppArgs, http: HttpOptions) -> Result<()> {
     updater.startup()?;
     let selection = updater.check_with(&args.options()?).await?;
     let Some(release) = selection.release else {
-        println!("{} {}: up to date", args.app, args.current_version);
+        cli_support::outln!("{} {}: up to date", args.app, args.current_version);
         return Ok(());
     };
     let bar = bar_for(&release.target_path, release.target.length);
@@ -180,7 +180,7 @@ pub async fn update(args: &AppArgs, http: HttpOptions) -> Result<()> {
     let receipt = updater
         .install(&downloaded, |step| eprintln!("  {step}"))
         .await?;
-    println!(
+    cli_support::outln!(
         "{}: {} installed over {} (previous kept at {}); it must confirm by its second start",
         args.app,
         receipt.to_version,
@@ -198,11 +198,13 @@ pub fn rollback(args: &AppArgs, http: HttpOptions) -> Result<()> {
     args.require_executable("rollback")?;
     let mut updater = args.updater(http)?;
     match updater.rollback()? {
-        Some(rolled) => println!(
+        Some(rolled) => cli_support::outln!(
             "{}: rolled back from {} to {}",
-            args.app, rolled.from_version, rolled.to_version
+            args.app,
+            rolled.from_version,
+            rolled.to_version
         ),
-        None => println!("{}: nothing to roll back to", args.app),
+        None => cli_support::outln!("{}: nothing to roll back to", args.app),
     }
     Ok(())
 }

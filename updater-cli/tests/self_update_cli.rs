@@ -518,3 +518,26 @@ async fn check_needs_no_executable_and_update_says_it_does() {
     assert!(err.contains("update needs --executable"), "{err}");
     assert_eq!(world.run_exe(), "1.0.0", "nothing was replaced");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_goes_away_ends_the_output_quietly() {
+    // `updater-cli check --json | head -c 10`: the reader closes the pipe before the
+    // report is written. That is not a crash.
+    let world = World::new().await;
+    let args = world.args("check", "1.0.0", &["--json"]);
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_updater-cli"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
