@@ -63,7 +63,7 @@ impl Build {
         )
     }
 
-    /// Runs `repo-tool watch ARGS -- COMMAND` in the directory (60 s at most).
+    /// Runs `pipeline-guard watch ARGS -- COMMAND` in the directory (60 s at most).
     fn watch(&self, args: &[&str], command: &[&str]) -> Output {
         let path = format!(
             "{}:{}",
@@ -90,7 +90,7 @@ impl Build {
         while child.try_wait().unwrap().is_none() {
             if started.elapsed() > Duration::from_secs(60) {
                 child.kill().unwrap();
-                panic!("repo-tool watch hung: {:?}", child.wait_with_output());
+                panic!("watch hung: {:?}", child.wait_with_output());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -487,4 +487,32 @@ fn prints_the_overhead_on_a_burst_of_short_processes() {
         "300 execs: unwatched {plain:?}, watched {watched:?} ({:.2}x; includes the watcher's start)",
         watched.as_secs_f64() / plain.as_secs_f64()
     );
+}
+
+#[test]
+fn a_program_in_a_new_process_group_or_session_is_followed_to_the_end() {
+    // timeout, setsid, job control and start_new_session move a process out of the
+    // watcher's process group; a wait for "any child of my group" never saw them
+    // again and the watcher hung for ever with them stopped.
+    let b = Build::new();
+    for (name, command) in [
+        ("timeout", "timeout 20 python3 -c 'print(1)'".to_string()),
+        ("setsid", "setsid -w python3 -c 'print(1)'".to_string()),
+        ("job-control", "set -m; python3 -c 'print(1)' & wait".to_string()),
+        (
+            "new-session",
+            "python3 -c 'import subprocess; subprocess.run([\"python3\", \"-c\", \"print(2)\"], start_new_session=True)'"
+                .to_string(),
+        ),
+    ] {
+        let started = Instant::now();
+        let (out, report) = b.watch_json(&[], &["bash", "-c", &command]);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{name}: took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        assert!(!findings(&report).is_empty(), "{name}: {}", stderr(&out));
+    }
 }

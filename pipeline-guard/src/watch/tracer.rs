@@ -226,7 +226,11 @@ fn wait_any(nohang: bool) -> Result<Waited, TraceError> {
         options |= WaitOptions::NOHANG;
     }
     loop {
-        match rustix::process::waitpid(None, options) {
+        // `wait`, not `waitpid(None, …)`: rustix passes `None` as pid 0, "any child in
+        // the caller's process group", which never reports a tracee that moved to a
+        // group or session of its own (`timeout`, `setsid`, `set -m`,
+        // `start_new_session=True`): it would stay in its tracing stop for ever.
+        match rustix::process::wait(options) {
             Ok(Some((pid, st))) => return Ok(Waited::Status(pid.as_raw_nonzero().get(), st)),
             Ok(None) => return Ok(Waited::Nothing),
             Err(rustix::io::Errno::INTR) => continue,
