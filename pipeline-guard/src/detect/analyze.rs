@@ -102,8 +102,9 @@ fn command_matches(c: &Command, pred: &dyn Fn(&str, &[String]) -> bool) -> bool 
         .first()
         .is_some_and(|a0| pred(&program_name(a0), un.argv.get(1..).unwrap_or(&[])));
     hit || any_command(&c.compound, pred)
-        || c.words
+        || c.assignments
             .iter()
+            .chain(&c.words)
             .flat_map(|w| &w.subs)
             .any(|s| any_command(&s.body, pred))
 }
@@ -158,8 +159,9 @@ impl Scanner {
     fn pipeline(&mut self, p: &Pipeline, parsed: &Parsed, lines: &LineIndex, in_subst: bool) {
         for (k, cmd) in p.commands.iter().enumerate() {
             for w in cmd
-                .words
+                .assignments
                 .iter()
+                .chain(&cmd.words)
                 .chain(cmd.redirects.iter().filter_map(|r| r.target.as_ref()))
             {
                 for s in &w.subs {

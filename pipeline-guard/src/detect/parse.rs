@@ -58,6 +58,9 @@ pub(crate) struct Redirect {
 /// A simple command, or a compound one (subshell) when `compound` is not empty.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Command {
+    /// Leading `NAME=value` words (`FOO=1 cmd`): environment for the command, not
+    /// the command. Their substitutions still run.
+    pub assignments: Vec<Word>,
     pub words: Vec<Word>,
     pub redirects: Vec<Redirect>,
     pub compound: Vec<Pipeline>,
@@ -258,6 +261,7 @@ impl<'a> Parser<'a> {
                         self.pos += 1;
                     }
                     if !cmd.words.is_empty()
+                        || !cmd.assignments.is_empty()
                         || !cmd.compound.is_empty()
                         || !cmd.redirects.is_empty()
                     {
@@ -308,6 +312,10 @@ impl<'a> Parser<'a> {
                 }
                 _ => {
                     let w = self.read_word();
+                    if cmd.words.is_empty() && cmd.compound.is_empty() && is_assignment(&w.raw) {
+                        cmd.assignments.push(w);
+                        continue;
+                    }
                     let is_kw = cmd.words.is_empty()
                         && cmd.compound.is_empty()
                         && KEYWORDS.contains(&w.raw.as_str());
@@ -633,4 +641,17 @@ fn restore_sentinels(value: &str, subs: &[Subst]) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// True for a shell assignment word as written: `NAME=…` with `NAME` a valid
+/// variable name, unquoted (`"A=1" cmd` runs a command named `A=1`).
+fn is_assignment(raw: &str) -> bool {
+    let Some((name, _)) = raw.split_once('=') else {
+        return false;
+    };
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

