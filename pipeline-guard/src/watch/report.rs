@@ -116,8 +116,15 @@ impl Run<'_> {
         };
         let stopped = self.stopped();
         if stopped > 0 {
+            // Say what happened: the command may have carried on (a build script that
+            // ignores its child's status, and cargo then says `Finished`).
+            let outcome = if self.status.code() == 0 {
+                "the command carried on without them and exited with status 0, so watch fails the build itself"
+            } else {
+                "and the command failed"
+            };
             line.push_str(&format!(
-                "; --enforce stopped {stopped} program(s) at their exec, before they ran, so the build failed"
+                "; --enforce stopped {stopped} program(s) at their exec, before they ran, {outcome}"
             ));
         }
         if !self.left_running.is_empty() {
@@ -382,6 +389,26 @@ mod tests {
         assert!(run(&t, &cmd, Severity::Low)
             .status_line()
             .contains("FAILED"));
+    }
+
+    #[test]
+    fn the_status_line_says_whether_the_command_itself_failed_after_enforce() {
+        let mut t = tree();
+        let last = t.execs().len() - 1;
+        t.mark_stopped(last);
+        let cmd = vec!["make".to_string()];
+        let mut r = run(&t, &cmd, Severity::Low);
+        r.enforce = true;
+        // cargo ignores a build script's killed child and exits 0.
+        let line = r.status_line();
+        assert!(
+            line.contains("exited with status 0, so watch fails the build itself"),
+            "{line}"
+        );
+        assert!(!line.contains("so the build failed"), "{line}");
+        assert_eq!(r.exit_code(), 1);
+        r.status = CommandStatus::Exited(2);
+        assert!(r.status_line().contains("and the command failed"));
     }
 
     #[test]
