@@ -132,7 +132,11 @@ fn contains_token(code: &str, needle: &str) -> bool {
 }
 
 const DOWNLOAD_SIGNS: &[&str] = &[
-    "urllib",
+    // Not `urllib` alone: `urllib.parse` (quoting, splitting URLs) downloads nothing.
+    "urllib.request",
+    "urllib2",
+    "urllib3",
+    "import request",
     "urlopen",
     "urlretrieve",
     "requests",
@@ -343,6 +347,16 @@ mod tests {
     #[test]
     fn risks() {
         assert!(code_risks("import urllib.request").downloads.is_some());
+        assert!(code_risks("from urllib import request").downloads.is_some());
+        assert!(code_risks("import urllib3; urllib3.PoolManager()")
+            .downloads
+            .is_some());
+        // Quoting a URL is not downloading one.
+        assert!(
+            code_risks("from urllib.parse import quote_plus; print(quote_plus(x))")
+                .downloads
+                .is_none()
+        );
         assert!(code_risks("import base64;exec(base64.b64decode('x'))")
             .decodes
             .is_some());
