@@ -39,8 +39,9 @@ impl Kind {
     }
 }
 
-/// The kind of a file from its path alone, or from its first line (a shebang) when the
-/// name says nothing and `first_line` is given.
+/// The kind of a file from its path alone, or from its first line when the name says
+/// nothing and `first_line` is given: a shebang naming a shell, or zsh's `#compdef`
+/// (completion files such as `_git` carry no extension).
 pub fn detect_kind(path: &Path, first_line: Option<&str>) -> Option<Kind> {
     let name = path.file_name()?.to_string_lossy();
     let lower = name.to_ascii_lowercase();
@@ -80,10 +81,17 @@ pub fn detect_kind(path: &Path, first_line: Option<&str>) -> Option<Kind> {
         }
         return None;
     }
-    if matches!(ext, Some("sh") | Some("bash")) {
+    if matches!(
+        ext,
+        Some("sh") | Some("bash") | Some("zsh") | Some("zsh-theme") | Some("ksh")
+    ) || SHELL_STARTUP_FILES.contains(&lower.as_str())
+    {
         return Some(Kind::Shell);
     }
     let line = first_line?;
+    if line.starts_with("#compdef") {
+        return Some(Kind::Shell);
+    }
     let spec = line.strip_prefix("#!")?;
     match super::classify_interpreter(spec.trim()) {
         (super::Lang::Shell, p) if !p.is_empty() => Some(Kind::Shell),
@@ -96,12 +104,24 @@ fn display_dir(p: &Path) -> String {
 }
 
 /// The first line of a file (at most 256 bytes), for shebang detection.
+/// Shell files known by name: the startup files of sh, bash and zsh.
+const SHELL_STARTUP_FILES: &[&str] = &[
+    ".profile",
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".zlogin",
+];
+
 fn first_line(path: &Path) -> Option<String> {
     let mut buf = [0u8; 256];
     let mut f = std::fs::File::open(path).ok()?;
     let n = f.read(&mut buf).ok()?;
     let head = buf.get(..n)?;
-    if !head.starts_with(b"#!") {
+    if !head.starts_with(b"#!") && !head.starts_with(b"#compdef") {
         return None;
     }
     let end = head.iter().position(|&b| b == b'\n').unwrap_or(n);
@@ -171,13 +191,10 @@ fn walk(
             }
             walk(&path, exclude, files, errors);
         } else if ft.is_file() && !excluded(&path, exclude) {
-            let kind = detect_kind(&path, None).or_else(|| {
-                if path.extension().is_none() {
-                    detect_kind(&path, first_line(&path).as_deref())
-                } else {
-                    None
-                }
-            });
+            // The first line is read whatever the name: scripts such as
+            // `install.v2` or `run.tests` have a dot but are known by their shebang.
+            let kind = detect_kind(&path, None)
+                .or_else(|| detect_kind(&path, first_line(&path).as_deref()));
             if let Some(k) = kind {
                 files.push((path, k));
             }
@@ -226,5 +243,39 @@ mod tests {
         assert_eq!(k("bootstrap", Some("#!/bin/dash -e")), Some(Kind::Shell));
         assert_eq!(k("tool", Some("#!/usr/bin/env python3")), None);
         assert_eq!(k("README", None), None);
+        // zsh and friends.
+        assert_eq!(k("plugins/composer.plugin.zsh", None), Some(Kind::Shell));
+        assert_eq!(k("themes/x.zsh-theme", None), Some(Kind::Shell));
+        assert_eq!(k("home/.zshrc", None), Some(Kind::Shell));
+        assert_eq!(
+            k("completions/_tool", Some("#compdef tool")),
+            Some(Kind::Shell)
+        );
+        // A dotted name known by its shebang.
+        assert_eq!(k("install.v2", Some("#!/bin/sh")), Some(Kind::Shell));
+    }
+
+    #[test]
+    fn a_directory_walk_reads_dotted_scripts_and_zsh_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "composer.plugin.zsh",
+            "curl -s https://getcomposer.org/installer | php\n",
+        );
+        write(
+            "install.v2",
+            "#!/bin/sh\ncurl -fsSL https://x.test/i.sh | sh\n",
+        );
+        write("_tool", "#compdef tool\n_arguments '*:x'\n");
+        write("data.v2", "not a script\n");
+        let (files, errors) = discover(&[dir.path().to_path_buf()], &[]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut names: Vec<String> = files
+            .iter()
+            .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["_tool", "composer.plugin.zsh", "install.v2"]);
     }
 }
