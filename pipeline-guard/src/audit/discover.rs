@@ -243,16 +243,16 @@ mod tests {
         assert_eq!(k("bootstrap", Some("#!/bin/dash -e")), Some(Kind::Shell));
         assert_eq!(k("tool", Some("#!/usr/bin/env python3")), None);
         assert_eq!(k("README", None), None);
-        // zsh and friends.
-        assert_eq!(k("plugins/composer.plugin.zsh", None), Some(Kind::Shell));
-        assert_eq!(k("themes/x.zsh-theme", None), Some(Kind::Shell));
-        assert_eq!(k("home/.zshrc", None), Some(Kind::Shell));
-        assert_eq!(
-            k("completions/_tool", Some("#compdef tool")),
-            Some(Kind::Shell)
-        );
-        // A dotted name known by its shebang.
-        assert_eq!(k("install.v2", Some("#!/bin/sh")), Some(Kind::Shell));
+        // zsh and friends, and a dotted name known by its shebang: all shell.
+        for (path, line) in [
+            ("plugins/composer.plugin.zsh", None),
+            ("themes/x.zsh-theme", None),
+            ("home/.zshrc", None),
+            ("completions/_tool", Some("#compdef tool")),
+            ("install.v2", Some("#!/bin/sh")),
+        ] {
+            assert_eq!(k(path, line), Some(Kind::Shell), "{path}");
+        }
     }
 
     #[test]
