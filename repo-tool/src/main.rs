@@ -149,13 +149,16 @@ fn run(cli: Cli) -> Result<()> {
                     Some(p) => p.clone(),
                     None => format!("{}{name}", prefix.as_deref().unwrap_or("")),
                 };
-                release::check_plain_target(&project, &target_path, custom.as_ref())?;
                 new.push(ops::NewTarget {
                     path: target_path,
                     content,
                     custom: custom.clone(),
                 });
             }
+            release::check_plain_targets(
+                &project,
+                new.iter().map(|t| (t.path.as_str(), t.custom.as_ref())),
+            )?;
             let paths: Vec<String> = new.iter().map(|t| t.path.clone()).collect();
             let added = ops::add_targets(&project, new, role.as_deref(), now)?;
             for (target, (role, info)) in paths.iter().zip(&added) {

@@ -247,29 +247,43 @@ pub fn check_plain_target(
     path: &str,
     custom: Option<&serde_json::Value>,
 ) -> Result<(), RepoError> {
-    if custom
-        .and_then(|c| c.get(updater::release::CUSTOM_KEY))
-        .is_some()
-    {
-        return Err(RepoError::Invalid(format!(
-            "{path}: a target with an \"{}\" release object is a release; stage it with `repo-tool release`, which also lists it in the release index",
-            updater::release::CUSTOM_KEY
-        )));
-    }
-    let app = path.split('/').next().unwrap_or_default();
-    if path == index_path(app) {
-        return Err(RepoError::Invalid(format!(
-            "{path} is the release index of {app}; `repo-tool release` and `repo-tool remove` keep it"
-        )));
-    }
-    if current_index(project, app)?
-        .releases
-        .iter()
-        .any(|e| e.target == path)
-    {
-        return Err(RepoError::Invalid(format!(
-            "{path} is a release of {app}; replace it with `repo-tool release` or remove it with `repo-tool remove`"
-        )));
+    check_plain_targets(project, [(path, custom)])
+}
+
+/// [`check_plain_target`] for many targets, reading each application's index once.
+///
+/// # Errors
+/// As [`check_plain_target`], for the first target refused.
+pub fn check_plain_targets<'a>(
+    project: &Project,
+    targets: impl IntoIterator<Item = (&'a str, Option<&'a serde_json::Value>)>,
+) -> Result<(), RepoError> {
+    let mut indexes: std::collections::BTreeMap<String, ReleaseIndex> = Default::default();
+    for (path, custom) in targets {
+        if custom
+            .and_then(|c| c.get(updater::release::CUSTOM_KEY))
+            .is_some()
+        {
+            return Err(RepoError::Invalid(format!(
+                "{path}: a target with an \"{}\" release object is a release; stage it with `repo-tool release`, which also lists it in the release index",
+                updater::release::CUSTOM_KEY
+            )));
+        }
+        let app = path.split('/').next().unwrap_or_default();
+        if path == index_path(app) {
+            return Err(RepoError::Invalid(format!(
+                "{path} is the release index of {app}; `repo-tool release` and `repo-tool remove` keep it"
+            )));
+        }
+        let index = match indexes.entry(app.to_string()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => e.insert(current_index(project, app)?),
+        };
+        if index.releases.iter().any(|e| e.target == path) {
+            return Err(RepoError::Invalid(format!(
+                "{path} is a release of {app}; replace it with `repo-tool release` or remove it with `repo-tool remove`"
+            )));
+        }
     }
     Ok(())
 }

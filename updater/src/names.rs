@@ -78,6 +78,13 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// True when the target path `path` has a `.` or `..` segment: URL resolution (RFC
+/// 3986 §5.2.4, and the URL Standard even for `%2E`) and servers fold such a segment
+/// into another path, so the target cannot be requested as itself.
+pub fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|s| s == "." || s == "..")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,7 +48,7 @@ impl Client {
         // URL resolution (RFC 3986 §5.2.4, and the URL Standard even for `%2E`)
         // and servers fold `.` and `..` segments into another path: such a target
         // cannot be requested as itself.
-        if target_path.split('/').any(|s| s == "." || s == "..") {
+        if crate::names::has_dot_segment(target_path) {
             return Err(Error::UnrequestableTarget {
                 path: target_path.to_string(),
             });

@@ -226,11 +226,9 @@ impl ReleaseInfo {
 /// Such a release is malformed, so it is passed over instead of being chosen and
 /// then failing every download.
 pub(crate) fn unrequestable(path: &str) -> Option<String> {
-    path.split('/')
-        .any(|s| s.is_empty() || s == "." || s == "..")
-        .then(|| {
-            format!("{path:?} has an empty, `.` or `..` segment, which no URL names as itself")
-        })
+    (path.split('/').any(str::is_empty) || crate::names::has_dot_segment(path)).then(|| {
+        format!("{path:?} has an empty, `.` or `..` segment, which no URL names as itself")
+    })
 }
 
 /// True when a release listing `channels` (empty: [`DEFAULT_CHANNEL`]) is
