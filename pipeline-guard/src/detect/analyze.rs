@@ -1,14 +1,18 @@
 //! The walk: decides, command by command, which rule (if any) applies.
 
 use super::argv::{classify, unwrap, Invocation};
-use super::files::{download_outputs, is_digest_program, verify_operands, FileTracker};
+use super::files::{norm, FileTracker};
+use super::functions::{var_name, Helpers};
 use super::indicators::{
-    code_risks, is_decode_command, is_download_program, powershell_download_exec, program_name,
-    Family,
+    code_risks, is_decode_command, powershell_download_exec, program_name, Family,
 };
 use super::parse::{parse, Command, LineIndex, Parsed, Pipeline, SubstKind, Word};
+use super::recognise::{extraction, is_package_file, shebang_family};
 use super::rules::*;
 use super::{Finding, Severity};
+use std::collections::HashMap;
+
+mod tracking;
 
 /// Nesting bound for code inside code (`sh -c` in `eval` in a heredoc …).
 const MAX_DEPTH: usize = 8;
@@ -61,24 +65,45 @@ struct Scanner {
     findings: Vec<Finding>,
     files: FileTracker,
     depth: usize,
+    /// Shell functions known to download, verify or wrap.
+    helpers: Helpers,
+    /// Simple assignments seen so far (`PY=python3`, `PY=$(command -v python3)`), for
+    /// interpreters held in variables.
+    vars: HashMap<String, String>,
+    /// Variables holding downloaded text (`s=$(curl …)`).
+    downloaded_text: Vec<String>,
+    /// Files written from a heredoc (`cat > f.sh <<EOF`): body and its first line.
+    written: HashMap<String, (String, usize)>,
+    /// The line of the last download written to standard output, not yet consumed
+    /// (for `{ …; curl URL; } > file`).
+    stdout_download: Option<usize>,
 }
 
-pub(crate) fn scan_script(text: &str, first_line: usize) -> Vec<Finding> {
-    let mut s = Scanner {
-        findings: Vec::new(),
-        files: FileTracker::default(),
-        depth: 0,
-    };
+impl Scanner {
+    fn new(helpers: Helpers) -> Self {
+        Scanner {
+            findings: Vec::new(),
+            files: FileTracker::default(),
+            depth: 0,
+            helpers,
+            vars: HashMap::new(),
+            downloaded_text: Vec::new(),
+            written: HashMap::new(),
+            stdout_download: None,
+        }
+    }
+}
+
+pub(crate) fn scan_script(text: &str, first_line: usize, helpers: &Helpers) -> Vec<Finding> {
+    let mut known = helpers.clone();
+    known.learn(text);
+    let mut s = Scanner::new(known);
     s.text(text, first_line);
     s.findings
 }
 
 pub(crate) fn scan_argv_words(argv: &[String]) -> Vec<Finding> {
-    let mut s = Scanner {
-        findings: Vec::new(),
-        files: FileTracker::default(),
-        depth: 0,
-    };
+    let mut s = Scanner::new(Helpers::default());
     let text = argv.join(" ");
     let un = unwrap(argv);
     s.argv(&un.argv, None, None, &Stdin::None, 0, &text);
@@ -97,10 +122,16 @@ fn any_command(ps: &[Pipeline], pred: &dyn Fn(&str, &[String]) -> bool) -> bool 
 fn command_matches(c: &Command, pred: &dyn Fn(&str, &[String]) -> bool) -> bool {
     let values: Vec<String> = c.words.iter().map(|w| w.value.clone()).collect();
     let un = unwrap(&values);
-    let hit = un
-        .argv
-        .first()
-        .is_some_and(|a0| pred(&program_name(a0), un.argv.get(1..).unwrap_or(&[])));
+    // `curl URL > f` writes nothing to the pipe or the substitution.
+    let to_file = c
+        .redirects
+        .iter()
+        .any(|r| matches!(r.op.as_str(), ">" | ">>" | ">|" | "&>") && r.fd.is_none_or(|f| f == 1));
+    let hit = !to_file
+        && un
+            .argv
+            .first()
+            .is_some_and(|a0| pred(&program_name(a0), un.argv.get(1..).unwrap_or(&[])));
     hit || any_command(&c.compound, pred)
         || c.assignments
             .iter()
@@ -109,12 +140,10 @@ fn command_matches(c: &Command, pred: &dyn Fn(&str, &[String]) -> bool) -> bool 
             .any(|s| any_command(&s.body, pred))
 }
 
-fn is_download(name: &str, _args: &[String]) -> bool {
-    is_download_program(name)
-}
-
-fn word_downloads(w: &Word) -> bool {
-    w.subs.iter().any(|s| any_command(&s.body, &is_download))
+fn word_downloads(w: &Word, h: &Helpers) -> bool {
+    w.subs
+        .iter()
+        .any(|s| any_command(&s.body, &|n, _| h.prints_download(n)))
 }
 
 fn word_decodes(w: &Word) -> bool {
@@ -174,7 +203,7 @@ impl Scanner {
                 self.pipeline(bp, parsed, lines, in_subst);
             }
             let upstream = p.commands.get(..k).unwrap_or(&[]);
-            let stdin = stdin_of(cmd, upstream, parsed, lines);
+            let stdin = stdin_of(cmd, upstream, parsed, lines, &self.helpers);
             let consumed = in_subst || k + 1 < p.commands.len();
             let text = if matches!(stdin, Stdin::Download | Stdin::Decode) {
                 p.text.as_str()
@@ -194,13 +223,64 @@ impl Scanner {
         consumed: bool,
     ) {
         let line = lines.line_of(cmd.start);
+        self.assignments(&cmd.assignments, line);
+        if cmd
+            .assignments
+            .last()
+            .is_some_and(|a| a.raw.ends_with("=("))
+        {
+            // `a=( $(cmd) … )`: an array's values, not a command.
+            return;
+        }
+        if cmd.words.is_empty() {
+            // `{ …; curl URL; } > file`: the group's output, the download, goes to `file`.
+            let to = cmd
+                .redirects
+                .iter()
+                .find(|r| matches!(r.op.as_str(), ">" | ">>" | ">|") && r.fd.is_none_or(|f| f == 1))
+                .and_then(|r| r.target.as_ref());
+            if let (Some(t), Some(at)) = (to, self.stdout_download.take()) {
+                self.files.downloaded(vec![norm(&t.value).to_string()], at);
+            }
+        }
         let Some(w0) = cmd.words.first() else { return };
         if !w0.subs.is_empty() && (w0.raw.starts_with("$(") || w0.raw.starts_with('`')) {
             self.subst_exec(w0, line, text, "runs the output of a command substitution");
             return;
         }
         let values: Vec<String> = cmd.words.iter().map(|w| w.value.clone()).collect();
-        let un = unwrap(&values);
+        let mut un = unwrap(&values);
+        // Wrapper functions (`ensure curl …`, `retry 3 …` defined as `"$@"`) run their
+        // arguments: look through them like through `env`.
+        for _ in 0..4 {
+            let wraps = un
+                .argv
+                .first()
+                .and_then(|a| self.helpers.get(a))
+                .is_some_and(|t| t.wraps);
+            if !wraps {
+                break;
+            }
+            let inner = unwrap(un.argv.get(1..).unwrap_or(&[]));
+            un.offset = un.offset.zip(inner.offset).map(|(a, b)| a + 1 + b);
+            un.argv = inner.argv;
+        }
+        if let Some(a0) = un.argv.first().cloned() {
+            if matches!(
+                a0.as_str(),
+                "local" | "export" | "declare" | "typeset" | "readonly"
+            ) {
+                let words = un
+                    .offset
+                    .and_then(|o| cmd.words.get(o + 1..))
+                    .unwrap_or(&[]);
+                self.assignments(words, line);
+                return;
+            }
+            if let Some(prog) = self.program_in_variable(&a0) {
+                un.argv[0] = prog;
+            }
+        }
         let stdout_to = cmd
             .redirects
             .iter()
@@ -211,34 +291,62 @@ impl Scanner {
             let name = program_name(a0);
             let args = un.argv.get(1..).unwrap_or(&[]);
             self.track_files(&name, args, stdout_to, line, consumed);
+            // A helper that runs the file one of its parameters names.
+            if let Some(p) = self.helpers.get(&name).and_then(|t| t.runs_param) {
+                let operand = match p.parse::<usize>() {
+                    Ok(n) => args.get(n.saturating_sub(1)),
+                    Err(_) => {
+                        let flag = format!("-{p}");
+                        args.iter()
+                            .position(|a| a.eq_ignore_ascii_case(&flag))
+                            .and_then(|k| args.get(k + 1))
+                    }
+                };
+                if let Some(f) = operand.cloned() {
+                    self.exec_file(&f, None, line, text);
+                }
+            }
+            if let Some(dest) = extraction(&name, args) {
+                self.files.unpacked(
+                    dest.archive.as_deref(),
+                    dest.dir,
+                    matches!(stdin, Stdin::Download),
+                    line,
+                );
+            }
+            if let Stdin::Heredoc(body, first) = stdin {
+                let targets: Vec<&str> = match name.as_str() {
+                    "cat" => stdout_to.into_iter().collect(),
+                    "tee" => args
+                        .iter()
+                        .filter(|a| !a.starts_with('-'))
+                        .map(String::as_str)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                for t in targets {
+                    let shell_script = [".sh", ".bash", ".zsh", ".ksh"]
+                        .iter()
+                        .any(|e| t.ends_with(e))
+                        || shebang_family(body) == Some(Family::Shell);
+                    if shell_script {
+                        // A shell script written here is code of this pipeline, wherever
+                        // (a later step, another job) it is run.
+                        self.text(body, *first);
+                    } else {
+                        self.written
+                            .insert(norm(t).to_string(), (body.clone(), *first));
+                    }
+                }
+            }
         }
         let words = un.offset.and_then(|o| cmd.words.get(o..));
         self.argv(&un.argv, words, Some(lines), stdin, line, text);
     }
 
-    fn track_files(
-        &mut self,
-        name: &str,
-        args: &[String],
-        stdout_to: Option<&str>,
-        line: usize,
-        consumed: bool,
-    ) {
-        if is_download_program(name) {
-            let outs = download_outputs(name, args, stdout_to);
-            self.files.downloaded(outs, line);
-        } else if let Some(ops) = verify_operands(name, args) {
-            self.files.verified(&ops, true);
-        } else if is_digest_program(name) && consumed {
-            self.files.verified(args, false);
-        } else if matches!(name, "mv" | "cp" | "install") {
-            self.files.copied(name, args);
-        }
-    }
-
     /// A word whose substitution output is executed as code.
     fn subst_exec(&mut self, w: &Word, line: usize, text: &str, how: &str) -> bool {
-        if word_downloads(w) {
+        if word_downloads(w, &self.helpers) {
             self.push(
                 DOWNLOAD_SUBSTITUTION,
                 Severity::Critical,
@@ -291,7 +399,33 @@ impl Scanner {
                     }
                 }
                 let code = argv.get(1..).unwrap_or(&[]).join(" ");
+                if self.runs_downloaded_text(&code, line, text, "eval") {
+                    return;
+                }
                 self.text(&code, line);
+                return;
+            }
+            "alias" => {
+                // `alias cget='curl … | php'`: the value runs whenever the alias is used.
+                for a in argv.iter().skip(1) {
+                    if let Some((_, value)) = a.split_once('=') {
+                        self.text(value, line);
+                    }
+                }
+                return;
+            }
+            "dpkg" | "rpm" | "installer" | "msiexec" | "start-process" | "apt" | "apt-get"
+            | "yum" | "dnf" | "zypper" | "brew" => {
+                // Installing a package file runs its maintainer scripts (a Homebrew
+                // formula or cask file is Ruby code).
+                let brew = name == "brew";
+                for a in argv
+                    .iter()
+                    .skip(1)
+                    .filter(|a| is_package_file(a) || brew && a.ends_with(".rb"))
+                {
+                    self.exec_file(a, None, line, text);
+                }
                 return;
             }
             "source" | "." => {
@@ -304,8 +438,19 @@ impl Scanner {
                     Some("/dev/stdin" | "/dev/fd/0" | "-") => {
                         self.stdin_program(Family::Shell, stdin, line, text)
                     }
-                    Some(f) => self.exec_file(f, line, text),
+                    Some(f) => self.exec_file(f, Some(Family::Shell), line, text),
                     None => {}
+                }
+                return;
+            }
+            "cmd" => {
+                // `cmd /c LINE…`, `cmd /k LINE…`: the rest is one command line.
+                let at = argv
+                    .iter()
+                    .position(|a| a.eq_ignore_ascii_case("/c") || a.eq_ignore_ascii_case("/k"));
+                if let Some(at) = at {
+                    let code = argv.get(at + 1..).unwrap_or(&[]).join(" ");
+                    self.text(&code, line);
                 }
                 return;
             }
@@ -338,6 +483,9 @@ impl Scanner {
                     }
                 }
                 if family == Family::Shell {
+                    if self.runs_downloaded_text(&code, line, text, "sh -c") {
+                        return;
+                    }
                     let first = match (word(idx), lines) {
                         (Some(w), Some(l)) => l.line_of(w.start),
                         _ => line,
@@ -358,15 +506,61 @@ impl Scanner {
                     }
                 }
                 if let Some(f) = argv.get(idx) {
-                    self.exec_file(f, line, text);
+                    self.exec_file(f, Some(family), line, text);
                 }
             }
-            None => self.exec_file(a0, line, text),
+            None => self.exec_file(a0, None, line, text),
         }
     }
 
-    fn exec_file(&mut self, path: &str, line: usize, text: &str) {
+    /// `path` is run, by `family` (or directly): a script the text wrote from a heredoc is
+    /// scanned as what it is, and a download is checked for a verification in between.
+    fn exec_file(&mut self, path: &str, family: Option<Family>, line: usize, text: &str) {
+        let mut path = path.replace('\\', "/");
+        if let Some(v) = self.vars.get(&var_name(&path)) {
+            // `$SDKMANAGER` set to a path earlier.
+            if self.files.is_tracked_or_unpacked(v) {
+                path = v.clone();
+            }
+        }
+        let path = &path;
+        if let Some((body, first)) = self.written.remove(&norm(path)) {
+            let fam = family
+                .or_else(|| shebang_family(&body))
+                .unwrap_or(Family::Shell);
+            if fam == Family::Shell {
+                self.text(&body, first);
+            } else {
+                let what = format!("{text} (a {} script written on line {first})", fam.label());
+                self.inline(fam, &body, false, false, line, &what);
+            }
+        }
+        if let Some(archive_line) = self.files.runs_unpacked(path) {
+            self.push(
+                UNVERIFIED_DOWNLOAD_EXEC,
+                Severity::High,
+                line,
+                text,
+                format!(
+                    "runs {path}, unpacked from an archive downloaded on line {archive_line} with no checksum or signature check (CWE-494)"
+                ),
+            );
+            return;
+        }
         if let Some(d) = self.files.unverified_exec(path) {
+            if d.decoded {
+                self.push(
+                    DECODE_TO_INTERPRETER,
+                    Severity::High,
+                    line,
+                    text,
+                    format!(
+                        "runs {}, decoded from an embedded blob on line {}: the code that runs cannot be reviewed",
+                        d.path, d.line
+                    ),
+                );
+                return;
+            }
             self.push(
                 UNVERIFIED_DOWNLOAD_EXEC,
                 Severity::High,
@@ -378,6 +572,22 @@ impl Scanner {
                 ),
             );
         }
+    }
+
+    /// `code` is just `$v` for a variable holding downloaded text (`s=$(curl …)`).
+    fn runs_downloaded_text(&mut self, code: &str, line: usize, text: &str, how: &str) -> bool {
+        let name = var_name(code.trim());
+        if name.is_empty() || !self.downloaded_text.contains(&name) {
+            return false;
+        }
+        self.push(
+            DOWNLOAD_SUBSTITUTION,
+            Severity::Critical,
+            line,
+            text,
+            format!("{how} runs ${name}, which holds downloaded text: remote code runs with no integrity check (CWE-494)"),
+        );
+        true
     }
 
     fn stdin_program(&mut self, family: Family, stdin: &Stdin, line: usize, text: &str) {
@@ -407,6 +617,7 @@ impl Scanner {
                     family.label()
                 ),
             ),
+            Stdin::Text(code) if self.runs_downloaded_text(code, line, text, family.label()) => {}
             Stdin::Text(code) if family == Family::Shell => self.text(code, line),
             Stdin::Text(code) => self.inline(family, code, false, false, line, text),
             Stdin::Heredoc(body, first) if family == Family::Shell => self.text(body, *first),
@@ -475,7 +686,13 @@ impl Scanner {
 }
 
 /// Where `cmd`'s standard input comes from.
-fn stdin_of(cmd: &Command, upstream: &[Command], parsed: &Parsed, lines: &LineIndex) -> Stdin {
+fn stdin_of(
+    cmd: &Command,
+    upstream: &[Command],
+    parsed: &Parsed,
+    lines: &LineIndex,
+    h: &Helpers,
+) -> Stdin {
     for r in cmd.redirects.iter().filter(|r| r.fd.is_none_or(|f| f == 0)) {
         match r.op.as_str() {
             "<<" | "<<-" => {
@@ -485,7 +702,7 @@ fn stdin_of(cmd: &Command, upstream: &[Command], parsed: &Parsed, lines: &LineIn
             }
             "<<<" | "<" => {
                 let Some(t) = &r.target else { continue };
-                if word_downloads(t) {
+                if word_downloads(t, h) {
                     return Stdin::Download;
                 }
                 if word_decodes(t) {
@@ -498,7 +715,10 @@ fn stdin_of(cmd: &Command, upstream: &[Command], parsed: &Parsed, lines: &LineIn
             _ => {}
         }
     }
-    if upstream.iter().any(|c| command_matches(c, &is_download)) {
+    if upstream
+        .iter()
+        .any(|c| command_matches(c, &|n, _| h.prints_download(n)))
+    {
         return Stdin::Download;
     }
     if upstream

@@ -3,6 +3,7 @@
 
 use super::indicators::{decode_powershell_encoded, family, program_name, Family};
 use super::parse::split_words;
+use super::recognise::container_command;
 
 /// The effective command after wrappers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +188,21 @@ pub(crate) fn unwrap(argv: &[String]) -> Unwrapped {
                     ],
                 ))
             }
+            "call" | "pyenv-exec" | "rbenv-exec" | "nodenv-exec" | "goenv-exec" => Some(1),
+            "docker" | "podman" | "nerdctl" => match container_command(&cur) {
+                Some((i, Some(entrypoint))) => {
+                    let mut words = vec![entrypoint];
+                    words.extend(cur.iter().skip(i).cloned());
+                    cur = words;
+                    offset = None;
+                    continue;
+                }
+                Some((i, None)) => Some(i),
+                None => None,
+            },
+            "kubectl" | "oc" if cur.get(1).is_some_and(|a| a == "exec") => {
+                cur.iter().position(|a| a == "--").map(|p| p + 1)
+            }
             "nvm" if cur.get(1).is_some_and(|a| a == "exec") => {
                 let mut i = skip_opts(&cur, 2, &[]);
                 if cur
@@ -356,10 +372,19 @@ fn perl_ruby(argv: &[String], fam: Family) -> Option<Invocation> {
                     break;
                 }
                 'l' | '0' => {
-                    while chars
-                        .get(j + 1)
-                        .is_some_and(|(_, c)| c.is_ascii_hexdigit() || *c == 'x')
-                    {
+                    // `-l` takes octal digits; `-0` octal, or hex after `x` (`-0x1FF`):
+                    // `-nle` is -n, -l, -e, not -l with the value 0xE.
+                    let hex = ch == '0' && chars.get(j + 1).is_some_and(|(_, c)| *c == 'x');
+                    if hex {
+                        j += 1;
+                    }
+                    while chars.get(j + 1).is_some_and(|(_, c)| {
+                        if hex {
+                            c.is_ascii_hexdigit()
+                        } else {
+                            ('0'..='7').contains(c)
+                        }
+                    }) {
                         j += 1;
                     }
                 }
@@ -655,4 +680,19 @@ fn shell(argv: &[String]) -> Option<Invocation> {
         family: fam,
         idx: i,
     })
+}
+
+/// The argv that hands `code` to `program` as inline program text (`python3 -c CODE`,
+/// `node -e CODE`, `php -r CODE`, `deno eval CODE`), for a block of code run by an
+/// interpreter named elsewhere (a CI step's `shell:`, a recipe's shebang). An unknown
+/// program gets `-c`, which [`classify`] does not read as inline code.
+pub(crate) fn inline_argv(program: &str, code: &str) -> Vec<String> {
+    let flag = match family(&program_name(program)) {
+        Some(Family::Python | Family::Shell) | None => "-c",
+        Some(Family::Php) => "-r",
+        Some(Family::PowerShell) => "-Command",
+        Some(Family::Deno) => "eval",
+        Some(_) => "-e",
+    };
+    vec![program.to_string(), flag.to_string(), code.to_string()]
 }

@@ -8,21 +8,50 @@ pub(crate) struct Download {
     pub line: usize,
     pub verified: bool,
     pub reported: bool,
+    /// Written by a decoder (`base64 -d > f`), not a download.
+    pub decoded: bool,
 }
 
 /// State carried across the commands of one script, in execution order.
 #[derive(Debug, Default)]
 pub(crate) struct FileTracker {
     downloads: Vec<Download>,
+    /// Directories unpacked from unverified downloads: (directory, download line).
+    /// An empty directory is the current one.
+    unpacked: Vec<(String, usize)>,
 }
 
-/// `./a/b` → `a/b`; quotes are already removed by the parser.
-pub(crate) fn norm(path: &str) -> &str {
+/// `./a/b` → `a/b`, `${f}` → `$f`; quotes are already removed by the parser.
+pub(crate) fn norm(path: &str) -> String {
     let mut p = path;
-    while let Some(rest) = p.strip_prefix("./") {
+    while let Some(rest) = p.strip_prefix("./").or_else(|| p.strip_prefix(".\\")) {
         p = rest;
     }
-    p
+    // `${name}` → `$name` wherever it is (`$DIR/${name}.rb`).
+    let mut out = String::with_capacity(p.len());
+    let mut rest = p;
+    while let Some(i) = rest.find("${") {
+        let after = &rest[i + 2..];
+        match after.find('}') {
+            Some(j)
+                if j > 0
+                    && after[..j]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                out.push_str(&rest[..i]);
+                out.push('$');
+                out.push_str(&after[..j]);
+                rest = &after[j + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..i + 2]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Last path segment of a URL (`https://x/y/install.sh?v=1` → `install.sh`).
@@ -49,11 +78,39 @@ pub(crate) fn download_outputs(
     let (out_short, out_long, arg_letters): (char, &str, &str) = match name {
         "curl" => ('o', "--output", "dDeEHKmrtuUxXyYzAbcCFPQTw"),
         "wget" | "wget2" => ('O', "--output-document", "aedohiPtTUwAIDXQ"),
-        _ => {
-            return stdout_to
-                .map(|s| vec![norm(s).to_string()])
-                .unwrap_or_default()
+        "aria2c" => {
+            // `-o NAME`/`--out=NAME` in `-d DIR`/`--dir=DIR`; else the URL's last segment.
+            let value = |short: &str, long: &str| {
+                args.iter().enumerate().find_map(|(k, a)| {
+                    a.strip_prefix(long)
+                        .map(str::to_string)
+                        .or_else(|| (a == short).then(|| args.get(k + 1).cloned()).flatten())
+                })
+            };
+            let name = value("-o", "--out=").or_else(|| urls.first().and_then(|u| url_basename(u)));
+            let dir = value("-d", "--dir=");
+            return name
+                .map(|n| match dir {
+                    Some(d) => norm(&format!("{}/{n}", d.trim_end_matches('/'))),
+                    None => norm(&n),
+                })
+                .into_iter()
+                .collect();
         }
+        "iwr" | "irm" | "invoke-webrequest" | "invoke-restmethod" => {
+            // PowerShell: `-OutFile PATH` (any case, any unambiguous prefix of it).
+            let mut outs = Vec::new();
+            for (k, a) in args.iter().enumerate() {
+                let lower = a.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("-outfile:") {
+                    outs.push(norm(&a[a.len() - v.len()..]));
+                } else if lower.len() >= 3 && "-outfile".starts_with(&lower) {
+                    outs.extend(args.get(k + 1).map(|v| norm(v)));
+                }
+            }
+            return outs;
+        }
+        _ => return stdout_to.map(|s| vec![norm(s)]).unwrap_or_default(),
     };
     let mut i = 0;
     while let Some(a) = args.get(i) {
@@ -152,6 +209,8 @@ pub(crate) fn verify_operands(name: &str, args: &[String]) -> Option<Vec<String>
         "openssl" => sub(&["dgst", "pkeyutl", "smime", "cms"]) && has("-verify"),
         "ssh-keygen" => has("-Y") && has("verify"),
         "slsa-verifier" | "sigstore" => true,
+        // PowerShell: a file's hash (compared by the caller) or its Authenticode signature.
+        "get-filehash" | "get-authenticodesignature" => true,
         "gh" => args.first().is_some_and(|a| a == "attestation") && has("verify"),
         _ => false,
     };
@@ -182,7 +241,18 @@ impl FileTracker {
                 line,
                 verified: false,
                 reported: false,
+                decoded: false,
             });
+        }
+    }
+
+    /// Records a file written by a decoder at `line`.
+    pub(crate) fn decoded(&mut self, path: Option<String>, line: usize) {
+        if let Some(p) = path {
+            self.downloaded(vec![p.clone()], line);
+            if let Some(d) = self.downloads.iter_mut().find(|d| d.path == p) {
+                d.decoded = true;
+            }
         }
     }
 
@@ -245,13 +315,75 @@ impl FileTracker {
         });
     }
 
+    /// Records an extraction of `archive` (or of standard input, which carries a
+    /// download when `stdin_download`) into `dir`: when what is unpacked is an unverified
+    /// download, programs later run from `dir` are unverified downloads too.
+    pub(crate) fn unpacked(
+        &mut self,
+        archive: Option<&str>,
+        dir: Option<String>,
+        stdin_download: bool,
+        line: usize,
+    ) {
+        let from = match archive {
+            Some(a) => {
+                let a = norm(a);
+                self.downloads
+                    .iter()
+                    .find(|d| d.path == a && !d.verified)
+                    .map(|d| d.line)
+            }
+            None => stdin_download.then_some(line),
+        };
+        if let Some(l) = from {
+            let d = dir.map(|d| norm(&d).trim_end_matches('/').to_string());
+            self.unpacked.push((d.unwrap_or_default(), l));
+        }
+    }
+
+    /// Whether `path` is a tracked download or lies in an unpacked directory.
+    pub(crate) fn is_tracked_or_unpacked(&self, path: &str) -> bool {
+        let p = norm(path);
+        self.downloads.iter().any(|d| d.path == p)
+            || self
+                .unpacked
+                .iter()
+                .any(|(dir, _)| !dir.is_empty() && p.starts_with(dir.as_str()))
+    }
+
+    /// Whether `path` is a program inside a directory unpacked from an unverified
+    /// download (the first such run per archive only), and that download's line.
+    pub(crate) fn runs_unpacked(&mut self, path: &str) -> Option<usize> {
+        let p = norm(path);
+        let k = self.unpacked.iter().position(|(dir, _)| {
+            let plain = p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_./-+".contains(c));
+            if dir.is_empty() {
+                plain && p.contains('/') && !p.starts_with('/')
+            } else {
+                p.strip_prefix(dir.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+            }
+        })?;
+        Some(self.unpacked.remove(k).1)
+    }
+
     /// The unverified, not yet reported download at `path`, marked reported.
     pub(crate) fn unverified_exec(&mut self, path: &str) -> Option<Download> {
         let p = norm(path);
+        // A bare name runs what was downloaded into a directory on the usual PATH.
+        let on_path = |d: &str| {
+            !p.contains('/')
+                && d.rsplit_once('/').is_some_and(|(dir, base)| {
+                    (base == p || base.strip_suffix(".exe") == Some(p.as_str()))
+                        && (dir.ends_with("/bin") || dir.ends_with("/sbin") || dir == "/bin")
+                })
+        };
         let d = self
             .downloads
             .iter_mut()
-            .find(|d| d.path == p && !d.verified && !d.reported)?;
+            .find(|d| (d.path == p || on_path(&d.path)) && !d.verified && !d.reported)?;
         d.reported = true;
         Some(d.clone())
     }

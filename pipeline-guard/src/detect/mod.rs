@@ -31,8 +31,19 @@
 mod analyze;
 mod argv;
 mod files;
+mod functions;
 mod indicators;
 mod parse;
+mod recognise;
+
+pub(crate) use argv::inline_argv;
+
+/// Whether `program` (a path or name, any case, version suffix allowed) is an
+/// interpreter whose inline code the detector reads.
+pub(crate) fn is_interpreter(program: &str) -> bool {
+    indicators::family(&indicators::program_name(program)).is_some()
+}
+pub use functions::Helpers;
 
 #[cfg(test)]
 mod tests;
@@ -208,5 +219,13 @@ pub fn scan_argv<S: AsRef<str>>(argv: &[S]) -> Vec<Finding> {
 /// on; findings come in source order (commands inside a substitution before the command
 /// that uses it).
 pub fn scan_shell(script: &str, first_line: usize) -> Vec<Finding> {
-    analyze::scan_script(script, first_line)
+    analyze::scan_script(script, first_line, &Helpers::default())
+}
+
+/// [`scan_shell`], knowing the shell functions `helpers` has learnt from other files (a
+/// `download_with_retry` or `use_checksum_comparison` defined in a sourced helper
+/// script). Functions `script` defines itself are always learnt first, wherever in the
+/// file they are. Same guarantees as [`scan_shell`].
+pub fn scan_shell_with(script: &str, first_line: usize, helpers: &Helpers) -> Vec<Finding> {
+    analyze::scan_script(script, first_line, helpers)
 }

@@ -154,6 +154,9 @@ struct Parser<'a> {
     id_base: usize,
     heredocs: Vec<Heredoc>,
     pending: Vec<PendingHeredoc>,
+    /// Open `case … in` statements, and whether a pattern list (`a | b)`) comes next.
+    case_depth: usize,
+    expect_pattern: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -167,6 +170,8 @@ impl<'a> Parser<'a> {
             id_base,
             heredocs: Vec::new(),
             pending: Vec::new(),
+            case_depth: 0,
+            expect_pattern: false,
         }
     }
 
@@ -230,8 +235,12 @@ impl<'a> Parser<'a> {
                 }
                 b'#' => self.skip_comment(),
                 b';' => {
+                    let clause_end = self.peek_at(1) == Some(b';') || self.peek_at(1) == Some(b'&');
                     while matches!(self.peek(), Some(b';' | b'&')) {
                         self.pos += 1;
+                    }
+                    if clause_end && self.case_depth > 0 {
+                        self.expect_pattern = true;
                     }
                     self.finish(&mut cur, &mut out);
                 }
@@ -255,8 +264,18 @@ impl<'a> Parser<'a> {
                     }
                 }
                 _ => {
+                    if self.case_depth > 0 && self.at_word("esac") {
+                        self.case_depth -= 1;
+                        self.expect_pattern = false;
+                    } else if self.expect_pattern && self.skip_case_pattern() {
+                        continue;
+                    }
                     let before = self.pos;
                     let cmd = self.parse_command();
+                    if cmd.words.first().is_some_and(|w| w.raw == "case") {
+                        self.case_depth += 1;
+                        self.expect_pattern = true;
+                    }
                     if self.pos == before {
                         self.pos += 1;
                     }
@@ -297,6 +316,20 @@ impl<'a> Parser<'a> {
                 b'\n' | b';' | b'|' | b')' => break,
                 b'&' if self.peek_at(1) != Some(b'>') => break,
                 b'#' => break,
+                b'(' if cmd.words.is_empty()
+                    && cmd.compound.is_empty()
+                    && self.depth < MAX_DEPTH =>
+                {
+                    // After a keyword: `if (cmd)`, `while (cmd)`, `! (cmd)`.
+                    if self.peek_at(1) == Some(b'(') {
+                        self.skip_balanced_parens();
+                    } else {
+                        self.pos += 1;
+                        self.depth += 1;
+                        cmd.compound = self.parse_list(true);
+                        self.depth -= 1;
+                    }
+                }
                 b'<' | b'>' if self.peek_at(1) == Some(b'(') && self.depth < MAX_DEPTH => {
                     let w = self.read_process_subst();
                     cmd.words.push(w);
@@ -333,6 +366,45 @@ impl<'a> Parser<'a> {
             .trim()
             .to_string();
         cmd
+    }
+
+    /// Whether the text here is the word `w` (followed by a blank, `;`, `)` or the end).
+    fn at_word(&self, w: &str) -> bool {
+        self.s[self.pos..].starts_with(w.as_bytes())
+            && !self
+                .s
+                .get(self.pos + w.len())
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    }
+
+    /// Skips a `case` clause's pattern list (`"4" | "ipv4")`, `(*.sh)`) up to its
+    /// closing `)`, quotes respected, on this line. Returns false (nothing skipped) when
+    /// the line has no such `)`.
+    fn skip_case_pattern(&mut self) -> bool {
+        let mut i = self.pos;
+        let mut quote: Option<u8> = None;
+        if self.s.get(i) == Some(&b'(') {
+            i += 1;
+        }
+        while let Some(&b) = self.s.get(i) {
+            match quote {
+                Some(q) if b == q => quote = None,
+                Some(_) => {}
+                None => match b {
+                    b'\'' | b'"' => quote = Some(b),
+                    b'\\' => i += 1,
+                    b'\n' | b'(' => return false,
+                    b')' => {
+                        self.pos = i + 1;
+                        self.expect_pattern = false;
+                        return true;
+                    }
+                    _ => {}
+                },
+            }
+            i += 1;
+        }
+        false
     }
 
     fn fd_redirect_ahead(&self) -> bool {
@@ -516,6 +588,40 @@ impl<'a> Parser<'a> {
         e
     }
 
+    /// The command substitutions inside text copied verbatim from `from` to here
+    /// (`$(( $(date +%s) - t ))`, zsh's `${$(cmd)%x}`): they run, so their bodies are
+    /// parsed; the word's value keeps the text as written.
+    fn nested_substs(&mut self, from: usize, subs: &mut Vec<Subst>) {
+        if self.depth >= MAX_DEPTH {
+            return;
+        }
+        let end = self.pos;
+        let mut i = from;
+        while i + 1 < end {
+            let here = &self.s[i..end];
+            if here.starts_with(b"$(") && !here.starts_with(b"$((") {
+                let inner = self.slice(i + 2, end);
+                let mut sub = Parser::new(
+                    inner,
+                    self.base + i + 2,
+                    self.depth + 1,
+                    self.id_base + self.heredocs.len(),
+                );
+                let body = sub.parse_list(true);
+                self.heredocs.append(&mut sub.heredocs);
+                let stop = (i + 2 + sub.pos).min(end);
+                subs.push(Subst {
+                    kind: SubstKind::Command,
+                    raw: self.slice(i, stop).to_string(),
+                    body,
+                });
+                i = stop.max(i + 2);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
     /// Copies `${…}` (brace-balanced) or `$((…))` verbatim.
     fn copy_balanced(&mut self, open: u8, close: u8, buf: &mut String) {
         let start = self.pos;
@@ -578,7 +684,9 @@ impl<'a> Parser<'a> {
                 b'$' if self.peek_at(1) == Some(b'(') && self.peek_at(2) == Some(b'(') => {
                     self.pos += 1;
                     buf.push('$');
+                    let from = self.pos;
                     self.copy_balanced(b'(', b')', &mut buf);
+                    self.nested_substs(from, &mut subs);
                 }
                 b'$' if self.peek_at(1) == Some(b'(') && self.depth < MAX_DEPTH => {
                     self.read_dollar_paren(&mut subs, &mut buf);
@@ -586,7 +694,9 @@ impl<'a> Parser<'a> {
                 b'$' if self.peek_at(1) == Some(b'{') => {
                     self.pos += 1;
                     buf.push('$');
+                    let from = self.pos;
                     self.copy_balanced(b'{', b'}', &mut buf);
+                    self.nested_substs(from, &mut subs);
                 }
                 b'`' if self.depth < MAX_DEPTH => self.read_backtick(&mut subs, &mut buf),
                 _ => {

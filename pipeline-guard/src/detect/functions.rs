@@ -1,0 +1,432 @@
+//! Shell functions a script defines, and what each one does with its arguments: the
+//! indirection real installers use (`download_with_retry URL PATH`, `ensure CMD…`,
+//! `use_checksum_comparison FILE SUM`).
+//!
+//! A function counts as a downloader, a verifier or a wrapper only when its body, read
+//! here, really is one: a checksum helper verifies only if its body runs a verification
+//! program or compares a digest it computed.
+
+use super::argv::unwrap;
+use super::files::{download_outputs, is_digest_program, verify_operands};
+use super::indicators::{is_download_program, program_name};
+use super::parse::{parse, Command, Pipeline};
+use std::collections::HashMap;
+
+/// Bodies longer than this many lines are cut there (a definition with no closing brace).
+const MAX_BODY_LINES: usize = 2000;
+
+/// What a function does, as far as its body shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Traits {
+    /// It downloads.
+    pub downloads: bool,
+    /// It hands its arguments to the download program (`curl "$@"`): a call's arguments
+    /// are read as that program's.
+    pub passes_args: bool,
+    /// The download writes to the file named by this positional parameter (1-based).
+    pub output_param: Option<usize>,
+    /// The download writes to the file in this variable, a named parameter of a
+    /// PowerShell function (`-Path X`) when the caller passes it.
+    pub output_var: Option<String>,
+    /// Its output is the downloaded bytes (`curl -fsSL "$1"` as its last word on
+    /// standard output): `fn URL | sh` runs what was downloaded.
+    pub prints: bool,
+    /// It prints the path it downloaded to (`echo "$download_path"`): `p=$(fn URL)` holds
+    /// a downloaded file.
+    pub prints_path: bool,
+    /// It checks a checksum or a signature.
+    pub verifies: bool,
+    /// It runs its arguments as a command (`ensure() { "$@" || die; }`).
+    pub wraps: bool,
+    /// It runs the file a parameter names: `"1"` for `"$1" …`, or a PowerShell
+    /// parameter's name (`& $InstallScriptPath …` → `installscriptpath`).
+    pub runs_param: Option<String>,
+}
+
+/// Shell functions learnt from scripts, by name. Learn every file of a repository first
+/// and a helper defined in one script is known where another script calls it.
+#[derive(Debug, Clone, Default)]
+pub struct Helpers {
+    by_name: HashMap<String, Traits>,
+}
+
+impl Helpers {
+    /// Learns the functions `script` defines (later definitions of a name replace earlier
+    /// ones). Total: text that is not shell simply defines nothing.
+    pub fn learn(&mut self, script: &str) {
+        for (name, body) in definitions(script) {
+            let t = self.traits_of(&body);
+            // Callers are matched by lower-case program name (PowerShell names ignore
+            // case; a shell script defining two functions differing in case is unusual).
+            let name = name.to_ascii_lowercase();
+            if t != Traits::default() {
+                self.by_name.insert(name, t);
+            } else {
+                self.by_name.remove(&name);
+            }
+        }
+    }
+
+    /// How many functions with a known trait have been learnt.
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// Whether nothing has been learnt.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<Traits> {
+        self.by_name.get(&name.to_ascii_lowercase()).cloned()
+    }
+
+    pub(crate) fn downloads(&self, name: &str) -> bool {
+        is_download_program(name) || self.get(name).is_some_and(|t| t.downloads)
+    }
+
+    /// Whether `name` writes downloaded bytes to its standard output (a download program,
+    /// or a helper whose output is a download).
+    pub(crate) fn prints_download(&self, name: &str) -> bool {
+        is_download_program(name) || self.get(name).is_some_and(|t| t.prints)
+    }
+
+    fn traits_of(&self, body: &str) -> Traits {
+        let parsed = parse(body);
+        let mut t = Traits::default();
+        let mut params: HashMap<String, usize> = HashMap::new();
+        let mut digest = false;
+        let mut compares = false;
+        let mut plain: HashMap<String, String> = HashMap::new();
+        let mut output_vars: Vec<String> = Vec::new();
+        let mut assigned: Vec<String> = Vec::new();
+        let mut executed: Vec<String> = Vec::new();
+        walk(&parsed.pipelines, &mut |c: &Command, piped: bool| {
+            for a in &c.assignments {
+                note_param(&a.value, &mut params);
+                if let Some((k, _)) = a.value.split_once('=') {
+                    assigned.push(k.to_ascii_lowercase());
+                }
+                if let Some((k, v)) = a.value.split_once('=').filter(|_| a.subs.is_empty()) {
+                    plain.insert(k.to_string(), v.to_string());
+                }
+            }
+            let mut values: Vec<String> = c.words.iter().map(|w| w.value.clone()).collect();
+            // `command "$NVM_DOWNLOADER" "$@"` with `NVM_DOWNLOADER='curl'` earlier.
+            let at = usize::from(matches!(
+                values.first().map(String::as_str),
+                Some("command" | "exec" | "builtin")
+            ));
+            if let Some(v) = values.get_mut(at) {
+                if let Some(known) = plain.get(&var_name(v)) {
+                    *v = known.clone();
+                }
+            }
+            if matches!(
+                values.first().map(String::as_str),
+                Some("local" | "declare" | "typeset" | "readonly" | "export")
+            ) {
+                for v in values.iter().skip(1) {
+                    note_param(v, &mut params);
+                }
+                return;
+            }
+            if matches!(values.first().map(String::as_str), Some("$@" | "$*")) {
+                t.wraps = true;
+                return;
+            }
+            let un = unwrap(&values);
+            let Some(a0) = un.argv.first() else { return };
+            let name = program_name(a0);
+            let args = un.argv.get(1..).unwrap_or(&[]);
+            let runner = matches!(
+                name.as_str(),
+                "." | "source"
+                    | "bash"
+                    | "sh"
+                    | "pwsh"
+                    | "powershell"
+                    | "start-process"
+                    | "invoke-expression"
+                    | "iex"
+            );
+            let target = if runner {
+                args.iter().find(|a| !a.starts_with('-'))
+            } else {
+                Some(a0)
+            };
+            if let Some(v) = target.map(|t| var_name(t)).filter(|v| !v.is_empty()) {
+                executed.push(v.to_ascii_lowercase());
+            }
+            if self.downloads(&name) {
+                t.downloads = true;
+                if args.iter().any(|a| a == "$@" || a == "$*") {
+                    t.passes_args = true;
+                }
+                let stdout_to = c
+                    .redirects
+                    .iter()
+                    .find(|r| r.op == ">" && r.fd.is_none_or(|f| f == 1))
+                    .and_then(|r| r.target.as_ref())
+                    .map(|w| w.value.clone());
+                let dl = if is_download_program(&name) {
+                    name.clone()
+                } else {
+                    "curl".into()
+                };
+                let outs = download_outputs(&dl, args, stdout_to.as_deref());
+                if outs.is_empty() && !piped {
+                    t.prints = true;
+                }
+                for o in outs {
+                    output_vars.push(var_name(&o));
+                    if let Some(n) = param_index(&o).or_else(|| params.get(&var_name(&o)).copied())
+                    {
+                        t.output_param.get_or_insert(n);
+                    } else if !var_name(&o).is_empty() {
+                        t.output_var.get_or_insert(var_name(&o));
+                    }
+                }
+                if let Some(h) = self.get(&name) {
+                    t.output_param = t.output_param.or(h.output_param);
+                    t.output_var = t.output_var.clone().or(h.output_var);
+                    t.prints |= h.prints && !piped;
+                    t.prints_path |= h.prints_path;
+                }
+            } else if verify_operands(&name, args).is_some()
+                || self.get(&name).is_some_and(|h| h.verifies)
+            {
+                t.verifies = true;
+            } else if is_digest_program(&name) {
+                digest = true;
+            } else if matches!(name.as_str(), "[" | "[[" | "test")
+                && args.iter().any(|a| matches!(a.as_str(), "=" | "==" | "!="))
+                || matches!(name.as_str(), "cmp" | "diff")
+                || name == "grep" && args.iter().any(|a| a.starts_with('-') && a.contains('q'))
+            {
+                compares = true;
+            } else if matches!(name.as_str(), "echo" | "printf")
+                && args.iter().any(|a| {
+                    output_vars
+                        .iter()
+                        .any(|v| !v.is_empty() && var_name(a) == *v)
+                })
+            {
+                t.prints_path = true;
+            }
+        });
+        if digest && compares {
+            t.verifies = true;
+        }
+        t.runs_param = executed.into_iter().find_map(|v| {
+            if let Some(n) = v.parse::<usize>().ok().or_else(|| params.get(&v).copied()) {
+                return Some(n.to_string());
+            }
+            (!assigned.contains(&v) && v.chars().any(|c| c.is_ascii_alphabetic())).then_some(v)
+        });
+        t
+    }
+}
+
+/// Calls `f` on every command in `ps`, nested ones (subshells, substitutions) included,
+/// with whether its standard output goes somewhere other than the function's own: into a
+/// pipe or into a substitution.
+fn walk(ps: &[Pipeline], f: &mut dyn FnMut(&Command, bool)) {
+    walk_in(ps, false, f);
+}
+
+fn walk_in(ps: &[Pipeline], captured: bool, f: &mut dyn FnMut(&Command, bool)) {
+    for p in ps {
+        for (k, c) in p.commands.iter().enumerate() {
+            for w in c.assignments.iter().chain(&c.words) {
+                for s in &w.subs {
+                    walk_in(&s.body, true, f);
+                }
+            }
+            f(c, captured || k + 1 < p.commands.len());
+            walk_in(&c.compound, captured, f);
+        }
+    }
+}
+
+/// `1` for `$1`, `${1}`, `${1:-x}`.
+fn param_index(value: &str) -> Option<usize> {
+    let v = value.strip_prefix('$')?;
+    let v = v.strip_prefix('{').unwrap_or(v);
+    let digits: String = v.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok().filter(|n| *n > 0)
+}
+
+/// `path` for `$path` or `${path}` (after quote removal); empty otherwise.
+pub(crate) fn var_name(value: &str) -> String {
+    let Some(v) = value.strip_prefix('$') else {
+        return String::new();
+    };
+    let v = v
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .unwrap_or(v);
+    if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        v.to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// Records `name=$N` (and `name=${N:-default}`).
+fn note_param(assignment: &str, params: &mut HashMap<String, usize>) {
+    if let Some((name, value)) = assignment.split_once('=') {
+        if let Some(n) = param_index(value) {
+            params.insert(name.to_string(), n);
+        }
+    }
+}
+
+/// The name a function definition line starts, and the rest of the line after the name
+/// (and its `()`): `foo() {`, `function foo {`, `function foo() (`.
+fn definition_start(line: &str) -> Option<(String, &str)> {
+    let t = line.trim_start();
+    let (keyword, rest) = match t.strip_prefix("function") {
+        Some(r) if r.starts_with([' ', '\t']) => (true, r.trim_start()),
+        _ => (false, t),
+    };
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "_.:-".contains(c)))
+        .unwrap_or(rest.len());
+    let name = &rest[..end];
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        return None;
+    }
+    let after = rest[end..].trim_start();
+    let after = match after.strip_prefix("()") {
+        Some(a) => a.trim_start(),
+        None if keyword => after,
+        None => return None,
+    };
+    (after.is_empty() || after.starts_with(['{', '(']) || after.starts_with('#'))
+        .then(|| (name.to_string(), after))
+}
+
+/// Counts braces outside quotes and comments.
+fn brace_delta(line: &str) -> i64 {
+    let mut d = 0i64;
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q && prev != '\\' => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' if prev != '\\' => quote = Some(c),
+                '#' if prev.is_whitespace() => break,
+                '{' => d += 1,
+                '}' => d -= 1,
+                _ => {}
+            },
+        }
+        prev = c;
+    }
+    d
+}
+
+/// Every function definition in `script`, with its body text.
+fn definitions(script: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = script.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some((name, after)) = definition_start(lines[i]) else {
+            i += 1;
+            continue;
+        };
+        let mut depth = brace_delta(after);
+        let mut body = vec![after.trim_start_matches(['{', '(']).to_string()];
+        let mut j = i + 1;
+        if depth <= 0 && !after.contains('}') {
+            // The brace is on the next line.
+            while j < lines.len() && lines[j].trim().is_empty() {
+                j += 1;
+            }
+            if lines
+                .get(j)
+                .is_some_and(|l| l.trim_start().starts_with('{'))
+            {
+                depth = brace_delta(lines[j]);
+                body.push(lines[j].trim_start().trim_start_matches('{').to_string());
+                j += 1;
+            } else {
+                i += 1;
+                continue;
+            }
+        }
+        while depth > 0 && j < lines.len() && j - i < MAX_BODY_LINES {
+            depth += brace_delta(lines[j]);
+            body.push(lines[j].to_string());
+            j += 1;
+        }
+        out.push((name, body.join("\n")));
+        i = j.max(i + 1);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn learnt(script: &str, name: &str) -> Traits {
+        let mut h = Helpers::default();
+        h.learn(script);
+        h.get(name).unwrap_or_default()
+    }
+
+    #[test]
+    fn downloaders_by_output_parameter_passthrough_and_print() {
+        let rustup = "downloader() {\n  local _dld\n  if [ \"$_dld\" = curl ]; then\n    _err=$(curl --silent --fail --location \"$1\" --output \"$2\" 2>&1)\n  fi\n}\n";
+        let t = learnt(rustup, "downloader");
+        assert!(t.downloads);
+        assert_eq!(t.output_param, Some(2));
+        let nvm = "nvm_download() {\n  if nvm_has curl; then\n    curl --fail --compressed -q \"$@\"\n  fi\n}\n";
+        let t = learnt(nvm, "nvm_download");
+        assert!(t.downloads && t.passes_args);
+        let runner = "download_with_retry() {\n    url=$1\n    download_path=$2\n    curl -fsSL \"$url\" -o \"$download_path\"\n    echo \"$download_path\"\n}\n";
+        let t = learnt(runner, "download_with_retry");
+        assert_eq!(t.output_param, Some(2));
+        assert!(t.prints_path && !t.prints);
+        let by_variable = "nvm_download() {\n  NVM_DOWNLOADER='curl'\n  command \"${NVM_DOWNLOADER}\" \"$@\"\n}\n";
+        assert!(learnt(by_variable, "nvm_download").passes_args);
+        // A function that installs what it downloads prints no downloaded bytes.
+        let runs = "run_it() {\n  local f=$1\n  chmod +x \"$f\"\n  \"$f\" --yes\n}\n";
+        assert_eq!(learnt(runs, "run_it").runs_param.as_deref(), Some("1"));
+        let installs = "do_install() {\n  curl -fsSL \"$1\" | tar -xz\n  echo done\n}\n";
+        let t = learnt(installs, "do_install");
+        assert!(t.downloads && !t.prints && !t.prints_path);
+    }
+
+    #[test]
+    fn a_checksum_helper_verifies_only_when_its_body_compares() {
+        let real = "use_checksum_comparison() {\n    local file_path=$1\n    local checksum=$2\n    local_file_hash=$(shasum --algorithm 256 \"$file_path\" | awk '{print $1}')\n    if [[ \"$local_file_hash\" != \"$checksum\" ]]; then\n        exit 1\n    fi\n}\n";
+        assert!(learnt(real, "use_checksum_comparison").verifies);
+        let fake = "verify_checksum() {\n    echo \"checksum ok for $1\"\n}\n";
+        assert!(!learnt(fake, "verify_checksum").verifies);
+        let printed = "show_sum() { sha256sum \"$1\"; }\n";
+        assert!(!learnt(printed, "show_sum").verifies);
+        let check = "check() { echo \"$2  $1\" | sha256sum -c -; }\n";
+        assert!(learnt(check, "check").verifies);
+    }
+
+    #[test]
+    fn wrappers_and_definition_forms() {
+        assert!(
+            learnt(
+                "ensure() {\n    if ! \"$@\"; then err \"command failed: $*\"; fi\n}\n",
+                "ensure"
+            )
+            .wraps
+        );
+        assert!(learnt("ignore() { \"$@\"; }\n", "ignore").wraps);
+        assert!(learnt("function fetch_it {\n  wget -qO- \"$1\"\n}\n", "fetch_it").prints);
+        assert!(learnt("get()\n{\n  curl -fsSL \"$1\"\n}\n", "get").downloads);
+        assert_eq!(learnt("echo() { :; }\nfoo bar\n", "foo"), Traits::default());
+    }
+}
