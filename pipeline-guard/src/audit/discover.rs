@@ -23,6 +23,26 @@ pub enum Kind {
     GithubActions,
     /// `.gitlab-ci.yml` and included `*.gitlab-ci.yml|yaml`.
     GitlabCi,
+    /// Windows batch files: `*.bat`, `*.cmd`.
+    Batch,
+    /// PowerShell scripts and modules: `*.ps1`, `*.psm1`.
+    PowerShell,
+    /// `azure-pipelines.yml` and YAML under `.azure-pipelines/` or `.azuredevops/`.
+    AzurePipelines,
+    /// `.circleci/config.yml` (any YAML under `.circleci/`).
+    CircleCi,
+    /// `Jenkinsfile`, `Jenkinsfile.*`, `*.jenkinsfile`, `*.groovy` under `jenkins/`.
+    Jenkinsfile,
+    /// `bitbucket-pipelines.yml`.
+    Bitbucket,
+    /// `.travis.yml`.
+    Travis,
+    /// YAML under `.buildkite/`, and `buildkite.yml`.
+    Buildkite,
+    /// `.drone.yml`.
+    Drone,
+    /// `package.json`: its `scripts` (npm lifecycle scripts such as `postinstall`).
+    PackageJson,
 }
 
 impl Kind {
@@ -35,7 +55,42 @@ impl Kind {
             Kind::Justfile => "justfile",
             Kind::GithubActions => "github-actions",
             Kind::GitlabCi => "gitlab-ci",
+            Kind::Batch => "batch",
+            Kind::PowerShell => "powershell",
+            Kind::AzurePipelines => "azure-pipelines",
+            Kind::CircleCi => "circleci",
+            Kind::Jenkinsfile => "jenkinsfile",
+            Kind::Bitbucket => "bitbucket-pipelines",
+            Kind::Travis => "travis",
+            Kind::Buildkite => "buildkite",
+            Kind::Drone => "drone",
+            Kind::PackageJson => "package-json",
         }
+    }
+
+    /// Every kind, in the order `--help` and the docs list them.
+    pub const ALL: &'static [Kind] = &[
+        Kind::Shell,
+        Kind::Makefile,
+        Kind::Dockerfile,
+        Kind::Justfile,
+        Kind::GithubActions,
+        Kind::GitlabCi,
+        Kind::Batch,
+        Kind::PowerShell,
+        Kind::AzurePipelines,
+        Kind::CircleCi,
+        Kind::Jenkinsfile,
+        Kind::Bitbucket,
+        Kind::Travis,
+        Kind::Buildkite,
+        Kind::Drone,
+        Kind::PackageJson,
+    ];
+
+    /// The kind named `name` (as [`Kind::as_str`] gives it).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.as_str() == name)
     }
 }
 
@@ -64,7 +119,41 @@ pub fn detect_kind(path: &Path, first_line: Option<&str>) -> Option<Kind> {
     if lower == "justfile" || lower == ".justfile" || ext == Some("just") {
         return Some(Kind::Justfile);
     }
+    if lower == "jenkinsfile" || lower.starts_with("jenkinsfile.") || ext == Some("jenkinsfile") {
+        return Some(Kind::Jenkinsfile);
+    }
+    if lower == "package.json" {
+        return Some(Kind::PackageJson);
+    }
+    match ext {
+        Some("bat" | "cmd") => return Some(Kind::Batch),
+        Some("ps1" | "psm1") => return Some(Kind::PowerShell),
+        _ => {}
+    }
     if matches!(ext, Some("yml") | Some("yaml")) {
+        let parent = path.parent().map(display_dir).unwrap_or_default();
+        let in_dir = |d: &str| parent == d || parent.ends_with(&format!("/{d}"));
+        let stem = lower.trim_end_matches(".yml").trim_end_matches(".yaml");
+        match stem {
+            ".travis" => return Some(Kind::Travis),
+            ".drone" => return Some(Kind::Drone),
+            "bitbucket-pipelines" => return Some(Kind::Bitbucket),
+            "buildkite" | ".buildkite" => return Some(Kind::Buildkite),
+            "azure-pipelines" => return Some(Kind::AzurePipelines),
+            _ => {}
+        }
+        if stem.ends_with(".azure-pipelines")
+            || in_dir(".azure-pipelines")
+            || in_dir(".azuredevops")
+        {
+            return Some(Kind::AzurePipelines);
+        }
+        if in_dir(".circleci") {
+            return Some(Kind::CircleCi);
+        }
+        if in_dir(".buildkite") {
+            return Some(Kind::Buildkite);
+        }
         if lower == ".gitlab-ci.yml"
             || lower == ".gitlab-ci.yaml"
             || lower.ends_with(".gitlab-ci.yml")
@@ -72,8 +161,7 @@ pub fn detect_kind(path: &Path, first_line: Option<&str>) -> Option<Kind> {
         {
             return Some(Kind::GitlabCi);
         }
-        let parent = path.parent().map(display_dir).unwrap_or_default();
-        if parent == ".github/workflows" || parent.ends_with("/.github/workflows") {
+        if in_dir(".github/workflows") {
             return Some(Kind::GithubActions);
         }
         if lower == "action.yml" || lower == "action.yaml" {
@@ -97,6 +185,76 @@ pub fn detect_kind(path: &Path, first_line: Option<&str>) -> Option<Kind> {
         (super::Lang::Shell, p) if !p.is_empty() => Some(Kind::Shell),
         _ => None,
     }
+}
+
+/// How much of an explicitly named file is read to recognise its kind by content.
+const CONTENT_SNIFF_BYTES: u64 = 64 * 1024;
+
+/// The kind of a file from its text, for a file named on the command line that its name
+/// does not classify (a workflow kept outside `.github/workflows`, a CI file renamed).
+/// Looks only at top-level YAML keys and a few unmistakable first lines.
+pub fn kind_from_content(text: &str) -> Option<Kind> {
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("//"))?;
+    let lower_first = first.to_ascii_lowercase();
+    if lower_first.starts_with("@echo off") || lower_first.starts_with("setlocal") {
+        return Some(Kind::Batch);
+    }
+    if first.starts_with('{') && text.contains("\"scripts\"") {
+        return Some(Kind::PackageJson);
+    }
+    if first.starts_with("pipeline {")
+        || first.starts_with("pipeline{")
+        || first.starts_with("node {")
+        || first.starts_with("node(")
+    {
+        return Some(Kind::Jenkinsfile);
+    }
+    let top: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with([' ', '\t', '#', '-']) && !l.trim().is_empty())
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k.trim_matches(['"', '\''])))
+        .collect();
+    let has = |k: &str| top.contains(&k);
+    let nested = |k: &str| {
+        text.lines()
+            .any(|l| l.trim_start().trim_start_matches("- ").starts_with(k))
+    };
+    if has("jobs") && (nested("runs-on:") || nested("uses:")) || has("runs") && nested("using:") {
+        return Some(Kind::GithubActions);
+    }
+    if has("pipelines") {
+        return Some(Kind::Bitbucket);
+    }
+    if has("kind") && text.lines().any(|l| l.trim() == "kind: pipeline") {
+        return Some(Kind::Drone);
+    }
+    if has("version") && (has("orbs") || has("executors") || has("workflows") && has("jobs")) {
+        return Some(Kind::CircleCi);
+    }
+    if has("pool") || has("trigger") && has("steps") || nested("task:") && has("steps") {
+        return Some(Kind::AzurePipelines);
+    }
+    if has("language") || has("before_install") {
+        return Some(Kind::Travis);
+    }
+    if has("steps") && (nested("command:") || nested("commands:")) {
+        return Some(Kind::Buildkite);
+    }
+    if has("stages")
+        || has("image") && nested("script:")
+        || top
+            .iter()
+            .any(|k| text.contains(&format!("{k}:\n  script:")))
+    {
+        return Some(Kind::GitlabCi);
+    }
+    if lower_first.starts_with("from ") || lower_first.starts_with("arg ") {
+        return Some(Kind::Dockerfile);
+    }
+    None
 }
 
 fn display_dir(p: &Path) -> String {
@@ -150,11 +308,19 @@ pub fn discover(paths: &[PathBuf], exclude: &[PathBuf]) -> (Vec<(PathBuf, Kind)>
         match std::fs::metadata(p) {
             Err(e) => errors.push(format!("{}: {e}", p.display())),
             Ok(m) if m.is_dir() => walk(p, exclude, &mut files, &mut errors),
-            Ok(_) => match detect_kind(p, first_line(p).as_deref()) {
+            Ok(_) => match detect_kind(p, first_line(p).as_deref()).or_else(|| {
+                let mut head = Vec::new();
+                let f = std::fs::File::open(p).ok()?;
+                f.take(CONTENT_SNIFF_BYTES).read_to_end(&mut head).ok()?;
+                kind_from_content(&String::from_utf8_lossy(&head))
+            }) {
                 Some(k) => files.push((p.clone(), k)),
                 None => errors.push(format!(
-                    "{}: not a known pipeline file kind (shell script, Makefile, Dockerfile, \
-                     justfile, GitHub Actions workflow, GitLab CI file)",
+                    "{}: not a known pipeline file kind, by name or by content (shell \
+                     script, Makefile, Dockerfile, justfile, a CI file of GitHub Actions, \
+                     GitLab, Azure Pipelines, CircleCI, Jenkins, Bitbucket, Travis, \
+                     Buildkite or Drone, batch, PowerShell, package.json); rename it or \
+                     pass its directory",
                     p.display()
                 )),
             },

@@ -126,6 +126,41 @@ fn expand(text: &str, vars: &HashMap<String, String>, depth: usize) -> String {
     out
 }
 
+/// The commands of `$(shell …)` calls in a line (make runs them when it expands the
+/// line, in assignments as in recipes), with make's own references expanded.
+fn shell_calls(line: &str, vars: &HashMap<String, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(k) = line[from..].find("shell ").map(|k| from + k) {
+        from = k + "shell ".len();
+        let open = match line[..k]
+            .strip_suffix("$(")
+            .or_else(|| line[..k].strip_suffix("${"))
+        {
+            Some(_) => line.as_bytes()[k - 1],
+            None => continue,
+        };
+        let close = if open == b'(' { b')' } else { b'}' };
+        let mut level = 0usize;
+        let body_end = line[from..].bytes().position(|b| {
+            if b == open {
+                level += 1;
+            } else if b == close {
+                if level == 0 {
+                    return true;
+                }
+                level -= 1;
+            }
+            false
+        });
+        if let Some(end) = body_end {
+            out.push(expand(&line[from..from + end], vars, 0));
+            from += end;
+        }
+    }
+    out
+}
+
 /// Strips the recipe prefixes `@`, `-`, `+` (and blanks between them).
 fn strip_prefixes(s: &str) -> &str {
     s.trim_start_matches(['@', '-', '+', ' ', '\t'])
@@ -154,6 +189,9 @@ pub(crate) fn scan_makefile(text: &str) -> Vec<Finding> {
         recipe.clear();
     };
     for (i, line) in lines.iter().enumerate() {
+        for call in shell_calls(line, &vars) {
+            findings.extend(guard::scan_shell(&call, i + 1));
+        }
         let t = line.trim();
         if in_define {
             if t.starts_with("endef") {

@@ -12,8 +12,12 @@ pub mod allow;
 pub mod cli;
 pub mod discover;
 mod docker;
+mod jenkins;
 mod make;
+mod npm;
+mod powershell;
 pub mod report;
+mod windows;
 mod yaml;
 
 use crate::detect::{self as guard, Finding};
@@ -62,13 +66,25 @@ pub fn audit(paths: &[PathBuf], exclude: &[PathBuf]) -> Audit {
     let mut out = Audit::default();
     let (files, errors) = discover(paths, exclude);
     out.errors = errors;
-    for (path, kind) in files {
+    // Shell functions are learnt from every shell script first: installers call helpers
+    // (`download_with_retry`, `use_checksum_comparison`) that a sourced file defines.
+    let mut helpers = guard::Helpers::default();
+    let mut texts = Vec::with_capacity(files.len());
+    for (path, kind) in &files {
+        let text = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned());
+        match (&text, kind) {
+            (Ok(t), Kind::Shell) => helpers.learn(t),
+            (Ok(t), Kind::PowerShell) => helpers.learn(&powershell::as_shell(t)),
+            _ => {}
+        }
+        texts.push(text);
+    }
+    for ((path, kind), text) in files.into_iter().zip(texts) {
         let name = display_path(&path);
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
+        match text {
+            Ok(text) => {
                 out.lines += text.lines().count();
-                for finding in scan_text(kind, &text) {
+                for finding in scan_text_with(kind, &text, &helpers) {
                     out.findings.push(FileFinding {
                         file: name.clone(),
                         finding,
@@ -85,13 +101,27 @@ pub fn audit(paths: &[PathBuf], exclude: &[PathBuf]) -> Audit {
 /// Scans the text of one file of the given kind; findings carry the file's line numbers,
 /// in line order.
 pub fn scan_text(kind: Kind, text: &str) -> Vec<Finding> {
+    scan_text_with(kind, text, &guard::Helpers::default())
+}
+
+/// [`scan_text`], with the shell functions learnt from other files known in shell scripts.
+pub fn scan_text_with(kind: Kind, text: &str, helpers: &guard::Helpers) -> Vec<Finding> {
     let mut findings = match kind {
-        Kind::Shell => guard::scan_shell(text, 1),
+        Kind::Shell => guard::scan_shell_with(text, 1, helpers),
         Kind::Makefile => make::scan_makefile(text),
         Kind::Justfile => make::scan_justfile(text),
         Kind::Dockerfile => docker::scan(text),
         Kind::GithubActions => yaml::scan_github(text),
         Kind::GitlabCi => yaml::scan_gitlab(text),
+        Kind::Batch => windows::scan_batch(text, 1),
+        Kind::PowerShell => powershell::scan(text, 1, helpers),
+        Kind::AzurePipelines => yaml::scan_azure(text),
+        Kind::CircleCi => yaml::scan_circleci(text),
+        Kind::Jenkinsfile => jenkins::scan(text),
+        Kind::Bitbucket | Kind::Travis | Kind::Buildkite | Kind::Drone => {
+            yaml::scan_lists(kind, text)
+        }
+        Kind::PackageJson => npm::scan(text),
     };
     findings.sort_by_key(|f| f.line);
     findings.dedup_by(|a, b| a.line == b.line && a.rule == b.rule && a.command == b.command);
@@ -112,29 +142,52 @@ pub(crate) enum Lang {
 }
 
 /// Classifies an interpreter name or shebang/`shell:` command (`/usr/bin/env python3`,
-/// `bash -e {0}`, `pwsh`) and gives the program name.
+/// `bash -e {0}`, `pwsh`) and gives the program name. A command that is no interpreter
+/// itself is searched for one it runs (`script -q -e -c "bash {0}"`, `wsl-bash {0}`);
+/// one that names none at all is read as shell, so its steps are still scanned.
 pub(crate) fn classify_interpreter(spec: &str) -> (Lang, String) {
-    let mut words = spec.split_whitespace();
-    let mut prog = words.next().unwrap_or("");
+    let words: Vec<&str> = spec
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
     let base = |p: &str| {
-        p.rsplit(['/', '\\'])
+        let b = p
+            .rsplit(['/', '\\'])
             .next()
             .unwrap_or(p)
-            .to_ascii_lowercase()
+            .to_ascii_lowercase();
+        b.strip_suffix(".exe").map(str::to_string).unwrap_or(b)
     };
-    if base(prog) == "env" {
-        prog = words.find(|w| !w.starts_with('-')).unwrap_or("");
+    let lang_of = |name: &str| -> Option<Lang> {
+        let stem = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+        match stem {
+            "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" | "mksh" | "" => Some(Lang::Shell),
+            "pwsh" | "powershell" => Some(Lang::PowerShell),
+            "cmd" => Some(Lang::Cmd),
+            _ if stem.ends_with("-bash") || stem.ends_with("-sh") => Some(Lang::Shell),
+            _ if guard::is_interpreter(name) => Some(Lang::Other),
+            _ => None,
+        }
+    };
+    let mut first = words.first().map(|w| base(w)).unwrap_or_default();
+    if first == "env" {
+        first = words
+            .iter()
+            .skip(1)
+            .find(|w| !w.starts_with('-') && !w.contains('='))
+            .map(|w| base(w))
+            .unwrap_or_default();
     }
-    let name = base(prog);
-    let name = name.strip_suffix(".exe").unwrap_or(&name).to_string();
-    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
-    let lang = match stem {
-        "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" | "mksh" | "" => Lang::Shell,
-        "pwsh" | "powershell" => Lang::PowerShell,
-        "cmd" => Lang::Cmd,
-        _ => Lang::Other,
-    };
-    (lang, name)
+    if let Some(lang) = lang_of(&first) {
+        return (lang, first);
+    }
+    for w in words.iter().skip(1).filter(|w| !w.starts_with('-')) {
+        let name = base(w);
+        if let Some(lang) = lang_of(&name).filter(|_| !name.is_empty()) {
+            return (lang, name);
+        }
+    }
+    (Lang::Shell, "sh".to_string())
 }
 
 /// Scans a block of code in the given language whose first line is `first_line`;
@@ -149,10 +202,10 @@ pub(crate) fn scan_block(
 ) -> Vec<Finding> {
     match lang {
         Lang::Shell => guard::scan_shell(code, first_line),
-        Lang::Cmd => Vec::new(),
-        Lang::PowerShell => scan_powershell(code, first_line),
+        Lang::Cmd => windows::scan_batch(code, first_line),
+        Lang::PowerShell => powershell::scan(code, first_line, &guard::Helpers::default()),
         Lang::Other => {
-            let argv = [program, "-c", code];
+            let argv = guard::inline_argv(program, code);
             let mut fs = guard::scan_argv(&argv);
             for f in &mut fs {
                 f.line = handover_line;
@@ -161,17 +214,6 @@ pub(crate) fn scan_block(
             fs
         }
     }
-}
-
-/// PowerShell text: each line is checked for download-and-`Invoke-Expression`, and the text
-/// is also scanned as shell-like commands (interpreters with inline code, `iwr … | iex`).
-fn scan_powershell(code: &str, first_line: usize) -> Vec<Finding> {
-    let mut out: Vec<Finding> = guard::scan_shell(code, first_line)
-        .into_iter()
-        .filter(|f| f.rule != guard::rules::UNVERIFIED_DOWNLOAD_EXEC)
-        .collect();
-    add_powershell_lines(&mut out, code, first_line);
-    out
 }
 
 /// Adds a GUARD007 finding for each line of `code` that downloads and passes the text to

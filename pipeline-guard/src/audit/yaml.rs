@@ -14,7 +14,7 @@
 //! source line (folded line breaks become shell `\` continuations). It never fails: what it
 //! cannot read (anchors, `!reference`, flow mappings) is skipped.
 
-use super::{add_powershell_lines, classify_interpreter, replace_spans, scan_block, Lang};
+use super::{add_powershell_lines, classify_interpreter, replace_spans, scan_block, Kind, Lang};
 use crate::detect::Finding;
 
 /// A key on a line: its column, name, the rest of the line after `:`, and whether the
@@ -372,30 +372,51 @@ fn for_each_key(
 pub(crate) fn scan_github(text: &str) -> Vec<Finding> {
     let text = replace_spans(text, "${{", "}}", "GHA_EXPR");
     let lines: Vec<&str> = text.lines().collect();
-    // `defaults: run: shell: X` (workflow or job level; applied file-wide).
-    let mut default_shell: Option<String> = None;
-    for_each_key(&lines, &["run"], |i, _, col, value| {
-        if value.is_empty() {
-            for l in lines.iter().skip(i + 1) {
-                if is_blank_or_comment(l) {
-                    continue;
-                }
-                match key_line(l) {
-                    Some(k) if k.col > col && k.key == "shell" => {
-                        default_shell = Some(k.value.to_string());
-                        break;
-                    }
-                    _ if indent(l) <= col => break,
-                    _ => {}
-                }
+    // `defaults: run: shell: X`, at workflow level (the whole file) or in a job (that job).
+    let mut defaults: Vec<(usize, usize, usize, String)> = Vec::new();
+    for_each_key(&lines, &["defaults"], |i, _, col, _| {
+        let mut shell = None;
+        for l in lines.iter().skip(i + 1) {
+            if is_blank_or_comment(l) {
+                continue;
+            }
+            if indent(l) <= col {
+                break;
+            }
+            if let Some(k) = key_line(l).filter(|k| k.key == "shell") {
+                shell = Some(k.value.to_string());
+                break;
             }
         }
+        let Some(shell) = shell else { return i + 1 };
+        // The mapping `defaults:` is in: from its parent key to the next line as shallow.
+        let parent = (0..i)
+            .rev()
+            .find(|&j| !is_blank_or_comment(lines[j]) && indent(lines[j]) < col);
+        let (start, end) = match parent {
+            None => (0, lines.len()),
+            Some(p) => {
+                let pi = indent(lines[p]);
+                let end = (p + 1..lines.len())
+                    .find(|&j| !is_blank_or_comment(lines[j]) && indent(lines[j]) <= pi)
+                    .unwrap_or(lines.len());
+                (p, end)
+            }
+        };
+        defaults.push((start, end, col, shell));
         i + 1
     });
+    let default_shell = |at: usize| -> Option<String> {
+        defaults
+            .iter()
+            .filter(|(s, e, _, _)| (*s..*e).contains(&at))
+            .max_by_key(|(_, _, col, _)| *col)
+            .map(|(_, _, _, sh)| sh.clone())
+    };
     let mut findings = Vec::new();
     for_each_key(&lines, &["run"], |i, _, col, value| {
         let (scalars, end) = read_value(&lines, i, col, value, false);
-        let shell = sibling(&lines, i, col, "shell").or_else(|| default_shell.clone());
+        let shell = sibling(&lines, i, col, "shell").or_else(|| default_shell(i));
         let shell = shell.map(|s| s.trim_matches(['"', '\'']).to_string());
         let (lang, prog) = match &shell {
             Some(s) => classify_interpreter(s),
@@ -417,34 +438,108 @@ pub(crate) fn scan_github(text: &str) -> Vec<Finding> {
 /// Scans the `script:`, `before_script:` and `after_script:` lists of a GitLab CI file.
 pub(crate) fn scan_gitlab(text: &str) -> Vec<Finding> {
     let lines: Vec<&str> = text.lines().collect();
-    let mut findings = Vec::new();
-    for_each_key(
+    scan_keys(
         &lines,
         &["script", "before_script", "after_script"],
-        |i, _, col, value| {
-            let (scalars, end) = read_value(&lines, i, col, value, true);
-            // Each list item runs in the same shell, one after the other.
-            let mut script = String::new();
-            let mut next_line = scalars.first().map_or(0, |s| s.line);
-            let first = next_line;
-            for s in &scalars {
-                if !script.is_empty() && next_line >= s.line {
-                    // Two items on one line (a flow sequence): separate commands.
-                    script.push_str(" ; ");
-                }
-                while next_line < s.line {
-                    script.push('\n');
-                    next_line += 1;
-                }
-                script.push_str(&s.text);
-                next_line += s.text.matches('\n').count();
-            }
-            if !script.is_empty() {
-                findings.extend(scan_block(Lang::Shell, "sh", &script, first, i + 1));
-            }
-            end
+        &|_, _, _| (Lang::Shell, "sh".into()),
+    )
+}
+
+/// Scans the script keys of a CI system whose steps are strings or lists of strings run
+/// by a shell: Bitbucket, Travis, Buildkite and Drone.
+pub(crate) fn scan_lists(kind: Kind, text: &str) -> Vec<Finding> {
+    let keys: &[&str] = match kind {
+        Kind::Bitbucket => &["script", "after-script"],
+        Kind::Travis => &[
+            "before_install",
+            "install",
+            "before_script",
+            "script",
+            "after_success",
+            "after_failure",
+            "after_script",
+            "before_deploy",
+            "after_deploy",
+            "before_cache",
+        ],
+        Kind::Buildkite => &["command", "commands"],
+        _ => &["commands"],
+    };
+    let text = replace_spans(text, "${{", "}}", "CI_EXPR");
+    let lines: Vec<&str> = text.lines().collect();
+    scan_keys(&lines, keys, &|_, _, _| (Lang::Shell, "sh".into()))
+}
+
+/// Scans an Azure Pipelines file: `script:` and `bash:` steps (shell), `pwsh:` and
+/// `powershell:` steps, and the `script:`/`inlineScript:` inputs of tasks.
+pub(crate) fn scan_azure(text: &str) -> Vec<Finding> {
+    let text = replace_spans(text, "${{", "}}", "AZURE_EXPR");
+    let lines: Vec<&str> = text.lines().collect();
+    scan_keys(
+        &lines,
+        &["script", "bash", "pwsh", "powershell", "inlineScript"],
+        &|key, _, _| match key {
+            "pwsh" | "powershell" | "inlineScript" => (Lang::PowerShell, "pwsh".into()),
+            _ => (Lang::Shell, "bash".into()),
         },
-    );
+    )
+}
+
+/// Scans a CircleCI config: `run:` steps written as a string, and the `command:` of
+/// `run:` steps written as a mapping (with their `shell:`).
+pub(crate) fn scan_circleci(text: &str) -> Vec<Finding> {
+    let mut text = text.to_string();
+    for open in [
+        "<< parameters.",
+        "<<parameters.",
+        "<< pipeline.",
+        "<<pipeline.",
+    ] {
+        text = replace_spans(&text, open, ">>", "CIRCLE_PARAM");
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    scan_keys(
+        &lines,
+        &["run", "command"],
+        &|_, at, col| match sibling(&lines, at, col, "shell") {
+            Some(s) => classify_interpreter(s.trim_matches(['"', '\''])),
+            None => (Lang::Shell, "bash".into()),
+        },
+    )
+}
+
+/// Reads the value of each key in `keys` (a string, or a list of strings run one after the
+/// other in one shell) and scans it in the language `lang_of(key, line, column)` gives.
+fn scan_keys(
+    lines: &[&str],
+    keys: &[&str],
+    lang_of: &dyn Fn(&str, usize, usize) -> (Lang, String),
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for_each_key(lines, keys, |i, key, col, value| {
+        let (scalars, end) = read_value(lines, i, col, value, true);
+        // Each list item runs in the same shell, one after the other.
+        let mut script = String::new();
+        let mut next_line = scalars.first().map_or(0, |s| s.line);
+        let first = next_line;
+        for s in &scalars {
+            if !script.is_empty() && next_line >= s.line {
+                // Two items on one line (a flow sequence): separate commands.
+                script.push_str(" ; ");
+            }
+            while next_line < s.line {
+                script.push('\n');
+                next_line += 1;
+            }
+            script.push_str(&s.text);
+            next_line += s.text.matches('\n').count();
+        }
+        if !script.is_empty() {
+            let (lang, prog) = lang_of(key, i, col);
+            findings.extend(scan_block(lang, &prog, &script, first, i + 1));
+        }
+        end
+    });
     findings
 }
 

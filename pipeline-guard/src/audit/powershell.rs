@@ -1,0 +1,168 @@
+//! PowerShell text (`.ps1`, `.psm1`, `shell: pwsh` steps, `powershell -Command` in batch
+//! files), read by the shell detector after a line-for-line rewrite into the shell forms
+//! it knows:
+//!
+//! - `$path = Invoke-DownloadWithRetry $url` becomes `path=$(invoke-downloadwithretry
+//!   $url)`, so a helper that returns the path it downloaded to marks `$path`;
+//! - `(New-Object Net.WebClient).DownloadFile($u, $p)` becomes `curl -o $p $u`;
+//! - `& $path`, `return $x` and `Write-Output $x` become `$path`, `echo $x`;
+//! - comments (`#`, `<# … #>`) and backtick escapes go; a backtick at the end of a line
+//!   continues it; `\` is a path separator; names are folded to lower case, as
+//!   PowerShell compares them.
+//!
+//! Each line stays on its line, so findings keep the file's line numbers. Every line is
+//! also checked on its own for download-and-`Invoke-Expression` (rule GUARD007).
+
+use super::add_powershell_lines;
+use crate::detect::{self as guard, Finding, Helpers};
+
+/// Removes a `#` comment (outside quotes) from a line.
+fn strip_comment(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    for (i, c) in line.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '#' => return &line[..i],
+            None => {}
+        }
+    }
+    line
+}
+
+/// Lowercases `$name` variables (PowerShell compares names without case).
+fn fold_names(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' {
+            while let Some(&n) = chars
+                .peek()
+                .filter(|n| n.is_ascii_alphanumeric() || **n == '_' || **n == ':')
+            {
+                out.push(n.to_ascii_lowercase());
+                chars.next();
+            }
+        }
+    }
+    // `((Get-FileHash $f).Hash -ne $x)` is not shell arithmetic.
+    out.replace("((", "( (")
+}
+
+/// `(New-Object …).DownloadFile(A, B)` → `curl -o B A`.
+fn download_file_call(line: &str) -> Option<String> {
+    let lower = line.to_ascii_lowercase();
+    let at = lower.find(".downloadfile(")?;
+    let args = &line[at + ".downloadfile(".len()..];
+    let end = args.rfind(')')?;
+    let (url, path) = args[..end].split_once(',')?;
+    Some(format!("curl -o {} {}", path.trim(), url.trim()))
+}
+
+/// One line of PowerShell as shell text.
+fn line_as_shell(line: &str) -> String {
+    let line = strip_comment(line).replace('\\', "/");
+    let mut t = fold_names(line.trim());
+    if let Some(call) = download_file_call(&t) {
+        return call;
+    }
+    if let Some(rest) = t.strip_prefix("& ").or_else(|| t.strip_prefix('&')) {
+        t = rest.trim_start().to_string();
+    }
+    let continued = t.ends_with('`');
+    t = t.replace('`', "");
+    if continued {
+        t = format!("{} \\", t.trim_end());
+    }
+    for kw in ["return ", "write-output ", "Write-Output "] {
+        if let Some(rest) = t.strip_prefix(kw) {
+            return format!("echo {rest}");
+        }
+    }
+    // `$name = value`: a command's output becomes `name=$(command)`.
+    if let Some(rest) = t.strip_prefix('$') {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let (name, after) = rest.split_at(end);
+        let after = after.trim_start();
+        if !name.is_empty() && after.starts_with('=') && !after.starts_with("==") {
+            let value = after[1..].trim();
+            let command =
+                value.starts_with(|c: char| c.is_ascii_alphabetic() || c == '(' || c == '&');
+            let value = value.trim_start_matches('&').trim_start();
+            return if command && !value.ends_with('{') {
+                format!("{name}=$( {value})")
+            } else {
+                format!("{name}={value}")
+            };
+        }
+    }
+    t
+}
+
+/// PowerShell text as shell text, line for line.
+pub(crate) fn as_shell(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut in_block = false;
+    for line in code.lines() {
+        let mut l = line;
+        if in_block {
+            match l.find("#>") {
+                Some(i) => {
+                    in_block = false;
+                    l = &l[i + 2..];
+                }
+                None => {
+                    out.push('\n');
+                    continue;
+                }
+            }
+        }
+        if let Some(i) = l.find("<#") {
+            in_block = !l[i..].contains("#>");
+            l = &l[..i];
+        }
+        out.push_str(&line_as_shell(l));
+        out.push('\n');
+    }
+    out
+}
+
+/// Scans PowerShell text whose first line is `first_line`.
+pub(crate) fn scan(code: &str, first_line: usize, helpers: &Helpers) -> Vec<Finding> {
+    let mut out = guard::scan_shell_with(&as_shell(code), first_line, helpers);
+    add_powershell_lines(&mut out, code, first_line);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(code: &str) -> Vec<(usize, &'static str)> {
+        let mut h = Helpers::default();
+        h.learn(&as_shell(code));
+        scan(code, 1, &h)
+            .into_iter()
+            .map(|f| (f.line, f.rule))
+            .collect()
+    }
+
+    #[test]
+    fn rewrites_line_for_line() {
+        let ps = "<#\n  doc\n#>\n$p = Invoke-DownloadWithRetry -Url $U # c\n& $P -y `\n  -x\n(New-Object Net.WebClient).DownloadFile($u, \"C:\\t\\a.exe\")\n";
+        assert_eq!(
+            as_shell(ps),
+            "\n\n\np=$( Invoke-DownloadWithRetry -Url $u)\n$p -y \\\n-x\ncurl -o \"C:/t/a.exe\" $u\n"
+        );
+    }
+
+    #[test]
+    fn a_helper_that_returns_its_download_and_what_runs_it() {
+        let ps = "function Invoke-DownloadWithRetry {\n    param([string] $Url, [string] $Path)\n    Invoke-WebRequest -Uri $Url -OutFile $Path -UseBasicParsing\n    return $Path\n}\n$installScriptPath = Invoke-DownloadWithRetry -Url \"https://dot.net/v1/dotnet-install.ps1\"\n& $installScriptPath -Channel 8.0\n$ok = Invoke-DownloadWithRetry -Url $u\nif ((Get-FileHash $ok).Hash -ne $sum) { throw 'bad' }\nStart-Process -FilePath $ok -Wait\nInvoke-DownloadWithRetry -Url $g -Path \"C:\\ghcup\\bin\\ghcup.exe\"\nghcup list\n";
+        assert_eq!(rules(ps), vec![(7, "GUARD005"), (12, "GUARD005")]);
+    }
+}
