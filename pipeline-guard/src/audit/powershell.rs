@@ -103,8 +103,8 @@ fn line_as_shell(line: &str) -> String {
     t
 }
 
-/// PowerShell text as shell text, line for line.
-pub(crate) fn as_shell(code: &str) -> String {
+/// The text with `<# … #>` block comments blanked, line for line.
+fn without_block_comments(code: &str) -> String {
     let mut out = String::with_capacity(code.len());
     let mut in_block = false;
     for line in code.lines() {
@@ -115,26 +115,33 @@ pub(crate) fn as_shell(code: &str) -> String {
                     in_block = false;
                     l = &l[i + 2..];
                 }
-                None => {
-                    out.push('\n');
-                    continue;
-                }
+                None => l = "",
             }
         }
         if let Some(i) = l.find("<#") {
             in_block = !l[i..].contains("#>");
             l = &l[..i];
         }
-        out.push_str(&line_as_shell(l));
+        out.push_str(l);
         out.push('\n');
     }
     out
 }
 
+/// PowerShell text as shell text, line for line.
+pub(crate) fn as_shell(code: &str) -> String {
+    without_block_comments(code)
+        .lines()
+        .map(line_as_shell)
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
 /// Scans PowerShell text whose first line is `first_line`.
 pub(crate) fn scan(code: &str, first_line: usize, helpers: &Helpers) -> Vec<Finding> {
     let mut out = guard::scan_shell_with(&as_shell(code), first_line, helpers);
-    add_powershell_lines(&mut out, code, first_line);
+    add_powershell_lines(&mut out, &without_block_comments(code), first_line);
     out
 }
 
