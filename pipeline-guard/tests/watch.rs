@@ -498,6 +498,10 @@ fn a_program_in_a_new_process_group_or_session_is_followed_to_the_end() {
     for (name, command) in [
         ("timeout", "timeout 20 python3 -c 'print(1)'".to_string()),
         ("setsid", "setsid -w python3 -c 'print(1)'".to_string()),
+        (
+            "script",
+            "script -qec \"python3 -c 'print(1)'\" /dev/null".to_string(),
+        ),
         ("job-control", "set -m; python3 -c 'print(1)' & wait".to_string()),
         (
             "new-session",
@@ -514,5 +518,30 @@ fn a_program_in_a_new_process_group_or_session_is_followed_to_the_end() {
         );
         assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
         assert!(!findings(&report).is_empty(), "{name}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_clean_command_in_a_new_process_group_or_session_keeps_its_own_status() {
+    let b = Build::new();
+    for (name, command) in [
+        ("timeout", "timeout 20 sh -c 'exit 3'"),
+        ("setsid", "setsid -w sh -c 'exit 3'"),
+        ("script", "script -qec \"sh -c 'exit 3'\" /dev/null"),
+        ("job-control", "set -m; sh -c 'exit 3' & wait $!"),
+        ("new-session", "python3 new_session.py"),
+    ] {
+        b.write(
+            "new_session.py",
+            "import subprocess, sys\nsys.exit(subprocess.run(['sh', '-c', 'exit 3'], start_new_session=True).returncode)\n",
+        );
+        let started = Instant::now();
+        let out = b.watch(&[], &["bash", "-c", command]);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{name}: took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(out.status.code(), Some(3), "{name}: {}", stderr(&out));
     }
 }

@@ -84,7 +84,7 @@ pub fn audit(paths: &[PathBuf], exclude: &[PathBuf]) -> Audit {
         match text {
             Ok(text) => {
                 out.lines += text.lines().count();
-                for finding in scan_text_with(kind, &text, &helpers) {
+                for finding in scan_file(kind, &text, &helpers, true) {
                     out.findings.push(FileFinding {
                         file: name.clone(),
                         finding,
@@ -106,7 +106,14 @@ pub fn scan_text(kind: Kind, text: &str) -> Vec<Finding> {
 
 /// [`scan_text`], with the shell functions learnt from other files known in shell scripts.
 pub fn scan_text_with(kind: Kind, text: &str, helpers: &guard::Helpers) -> Vec<Finding> {
+    scan_file(kind, text, helpers, false)
+}
+
+/// The scan of one file; with `learnt`, `helpers` already holds this file's own
+/// functions (audit learns every file first) and they are not learnt again.
+fn scan_file(kind: Kind, text: &str, helpers: &guard::Helpers, learnt: bool) -> Vec<Finding> {
     let mut findings = match kind {
+        Kind::Shell if learnt => guard::scan_shell_learnt(text, 1, helpers),
         Kind::Shell => guard::scan_shell_with(text, 1, helpers),
         Kind::Makefile => make::scan_makefile(text),
         Kind::Justfile => make::scan_justfile(text),
@@ -114,7 +121,7 @@ pub fn scan_text_with(kind: Kind, text: &str, helpers: &guard::Helpers) -> Vec<F
         Kind::GithubActions => yaml::scan_github(text),
         Kind::GitlabCi => yaml::scan_gitlab(text),
         Kind::Batch => windows::scan_batch(text, 1),
-        Kind::PowerShell => powershell::scan(text, 1, helpers),
+        Kind::PowerShell => powershell::scan(text, 1, helpers, learnt),
         Kind::AzurePipelines => yaml::scan_azure(text),
         Kind::CircleCi => yaml::scan_circleci(text),
         Kind::Jenkinsfile => jenkins::scan(text),
@@ -203,7 +210,7 @@ pub(crate) fn scan_block(
     match lang {
         Lang::Shell => guard::scan_shell(code, first_line),
         Lang::Cmd => windows::scan_batch(code, first_line),
-        Lang::PowerShell => powershell::scan(code, first_line, &guard::Helpers::default()),
+        Lang::PowerShell => powershell::scan(code, first_line, &guard::Helpers::default(), false),
         Lang::Other => {
             let argv = guard::inline_argv(program, code);
             let mut fs = guard::scan_argv(&argv);
@@ -222,6 +229,14 @@ pub(crate) fn add_powershell_lines(out: &mut Vec<Finding>, code: &str, first_lin
     for (i, line) in code.lines().enumerate() {
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        // Cheap pre-check: no Invoke-Expression, no GUARD007.
+        let lower = t.to_ascii_lowercase();
+        if !(lower.contains("iex")
+            || lower.contains("invoke-expression")
+            || lower.contains("scriptblock"))
+        {
             continue;
         }
         let n = first_line + i;

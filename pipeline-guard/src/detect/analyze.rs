@@ -10,6 +10,7 @@ use super::parse::{parse, Command, LineIndex, Parsed, Pipeline, SubstKind, Word}
 use super::recognise::{extraction, is_package_file, shebang_family};
 use super::rules::*;
 use super::{Finding, Severity};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 mod tracking;
@@ -61,12 +62,12 @@ enum Stdin {
 }
 
 /// Scan state for one script (and everything nested in it).
-struct Scanner {
+struct Scanner<'h> {
     findings: Vec<Finding>,
     files: FileTracker,
     depth: usize,
     /// Shell functions known to download, verify or wrap.
-    helpers: Helpers,
+    helpers: Cow<'h, Helpers>,
     /// Simple assignments seen so far (`PY=python3`, `PY=$(command -v python3)`), for
     /// interpreters held in variables.
     vars: HashMap<String, String>,
@@ -79,8 +80,8 @@ struct Scanner {
     stdout_download: Option<usize>,
 }
 
-impl Scanner {
-    fn new(helpers: Helpers) -> Self {
+impl<'h> Scanner<'h> {
+    fn new(helpers: Cow<'h, Helpers>) -> Self {
         Scanner {
             findings: Vec::new(),
             files: FileTracker::default(),
@@ -97,13 +98,21 @@ impl Scanner {
 pub(crate) fn scan_script(text: &str, first_line: usize, helpers: &Helpers) -> Vec<Finding> {
     let mut known = helpers.clone();
     known.learn(text);
-    let mut s = Scanner::new(known);
+    let mut s = Scanner::new(Cow::Owned(known));
+    s.text(text, first_line);
+    s.findings
+}
+
+/// [`scan_script`] for text whose functions `helpers` already holds (audit learns every
+/// file before scanning any): no copy of the helpers, no second learning pass.
+pub(crate) fn scan_script_learnt(text: &str, first_line: usize, helpers: &Helpers) -> Vec<Finding> {
+    let mut s = Scanner::new(Cow::Borrowed(helpers));
     s.text(text, first_line);
     s.findings
 }
 
 pub(crate) fn scan_argv_words(argv: &[String]) -> Vec<Finding> {
-    let mut s = Scanner::new(Helpers::default());
+    let mut s = Scanner::new(Cow::Owned(Helpers::default()));
     let text = argv.join(" ");
     let un = unwrap(argv);
     s.argv(&un.argv, None, None, &Stdin::None, 0, &text);
@@ -152,7 +161,7 @@ fn word_decodes(w: &Word) -> bool {
         .any(|s| any_command(&s.body, &is_decode_command))
 }
 
-impl Scanner {
+impl Scanner<'_> {
     fn push(
         &mut self,
         rule: &'static str,

@@ -9,7 +9,7 @@ use super::super::indicators::{family, is_decode_command, is_download_program, p
 use super::super::parse::Word;
 use super::Scanner;
 
-impl Scanner {
+impl Scanner<'_> {
     /// Records `NAME=value` words: plain values and `$(command -v X)` for interpreters
     /// held in variables, `$(curl …)` as downloaded text, and `$(helper …)` of a
     /// downloading helper that prints the path it wrote as a downloaded file.
