@@ -84,7 +84,7 @@ pub fn audit(paths: &[PathBuf], exclude: &[PathBuf]) -> Audit {
         match text {
             Ok(text) => {
                 out.lines += text.lines().count();
-                for finding in scan_file(kind, &text, &helpers, true) {
+                for finding in scan_text_with(kind, &text, &helpers) {
                     out.findings.push(FileFinding {
                         file: name.clone(),
                         finding,
@@ -106,14 +106,7 @@ pub fn scan_text(kind: Kind, text: &str) -> Vec<Finding> {
 
 /// [`scan_text`], with the shell functions learnt from other files known in shell scripts.
 pub fn scan_text_with(kind: Kind, text: &str, helpers: &guard::Helpers) -> Vec<Finding> {
-    scan_file(kind, text, helpers, false)
-}
-
-/// The scan of one file; with `learnt`, `helpers` already holds this file's own
-/// functions (audit learns every file first) and they are not learnt again.
-fn scan_file(kind: Kind, text: &str, helpers: &guard::Helpers, learnt: bool) -> Vec<Finding> {
     let mut findings = match kind {
-        Kind::Shell if learnt => guard::scan_shell_learnt(text, 1, helpers),
         Kind::Shell => guard::scan_shell_with(text, 1, helpers),
         Kind::Makefile => make::scan_makefile(text),
         Kind::Justfile => make::scan_justfile(text),
@@ -121,7 +114,7 @@ fn scan_file(kind: Kind, text: &str, helpers: &guard::Helpers, learnt: bool) -> 
         Kind::GithubActions => yaml::scan_github(text),
         Kind::GitlabCi => yaml::scan_gitlab(text),
         Kind::Batch => windows::scan_batch(text, 1),
-        Kind::PowerShell => powershell::scan(text, 1, helpers, learnt),
+        Kind::PowerShell => powershell::scan(text, 1, helpers),
         Kind::AzurePipelines => yaml::scan_azure(text),
         Kind::CircleCi => yaml::scan_circleci(text),
         Kind::Jenkinsfile => jenkins::scan(text),
@@ -210,7 +203,7 @@ pub(crate) fn scan_block(
     match lang {
         Lang::Shell => guard::scan_shell(code, first_line),
         Lang::Cmd => windows::scan_batch(code, first_line),
-        Lang::PowerShell => powershell::scan(code, first_line, &guard::Helpers::default(), false),
+        Lang::PowerShell => powershell::scan(code, first_line, &guard::Helpers::default()),
         Lang::Other => {
             let argv = guard::inline_argv(program, code);
             let mut fs = guard::scan_argv(&argv);

@@ -138,15 +138,10 @@ pub(crate) fn as_shell(code: &str) -> String {
         + "\n"
 }
 
-/// Scans PowerShell text whose first line is `first_line`; with `learnt`, `helpers`
-/// already holds the functions this text defines.
-pub(crate) fn scan(code: &str, first_line: usize, helpers: &Helpers, learnt: bool) -> Vec<Finding> {
-    let text = as_shell(code);
-    let mut out = if learnt {
-        guard::scan_shell_learnt(&text, first_line, helpers)
-    } else {
-        guard::scan_shell_with(&text, first_line, helpers)
-    };
+/// Scans PowerShell text whose first line is `first_line`, knowing the functions
+/// `helpers` has learnt elsewhere.
+pub(crate) fn scan(code: &str, first_line: usize, helpers: &Helpers) -> Vec<Finding> {
+    let mut out = guard::scan_shell_with(&as_shell(code), first_line, helpers);
     add_powershell_lines(&mut out, &without_block_comments(code), first_line);
     out
 }

@@ -96,17 +96,15 @@ impl<'h> Scanner<'h> {
 }
 
 pub(crate) fn scan_script(text: &str, first_line: usize, helpers: &Helpers) -> Vec<Finding> {
-    let mut known = helpers.clone();
-    known.learn(text);
-    let mut s = Scanner::new(Cow::Owned(known));
-    s.text(text, first_line);
-    s.findings
-}
-
-/// [`scan_script`] for text whose functions `helpers` already holds (audit learns every
-/// file before scanning any): no copy of the helpers, no second learning pass.
-pub(crate) fn scan_script_learnt(text: &str, first_line: usize, helpers: &Helpers) -> Vec<Finding> {
-    let mut s = Scanner::new(Cow::Borrowed(helpers));
+    // Copy the helpers only for a text that defines functions of its own.
+    let known = if Helpers::defines_functions(text) {
+        let mut own = helpers.clone();
+        own.learn(text);
+        Cow::Owned(own)
+    } else {
+        Cow::Borrowed(helpers)
+    };
+    let mut s = Scanner::new(known);
     s.text(text, first_line);
     s.findings
 }

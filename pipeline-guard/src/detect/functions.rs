@@ -67,6 +67,11 @@ impl Helpers {
         }
     }
 
+    /// Whether `script` has a function definition at all (cheap: no body is read).
+    pub(crate) fn defines_functions(script: &str) -> bool {
+        script.lines().any(|l| definition_start(l).is_some())
+    }
+
     /// How many functions with a known trait have been learnt.
     pub fn len(&self) -> usize {
         self.by_name.len()

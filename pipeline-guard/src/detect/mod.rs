@@ -229,13 +229,3 @@ pub fn scan_shell(script: &str, first_line: usize) -> Vec<Finding> {
 pub fn scan_shell_with(script: &str, first_line: usize, helpers: &Helpers) -> Vec<Finding> {
     analyze::scan_script(script, first_line, helpers)
 }
-
-/// [`scan_shell_with`] when `helpers` has already learnt `script` itself (so nothing is
-/// learnt again): what `audit` uses after learning every file of a tree.
-pub(crate) fn scan_shell_learnt(
-    script: &str,
-    first_line: usize,
-    helpers: &Helpers,
-) -> Vec<Finding> {
-    analyze::scan_script_learnt(script, first_line, helpers)
-}
