@@ -35,7 +35,7 @@ seed metadata_envelope $metadata
 seed canonical_json $metadata
 # shellcheck disable=SC2086
 seed release_policy $metadata
-seed guard_scan $(find pipeline-guard/tests/audit-corpus -type f | head -100)
+seed guard_scan $(find pipeline-guard/tests/audit-corpus pipeline-guard/tests/realworld-corpus -type f | head -200)
 mkdir -p fuzz/corpus/key_decoding fuzz/corpus/trusted_state
 
 cargo +nightly fuzz build
