@@ -686,6 +686,7 @@ fn shell(argv: &[String]) -> Option<Invocation> {
 /// `node -e CODE`, `php -r CODE`, `deno eval CODE`), for a block of code run by an
 /// interpreter named elsewhere (a CI step's `shell:`, a recipe's shebang). An unknown
 /// program gets `-c`, which [`classify`] does not read as inline code.
+#[cfg(feature = "audit")]
 pub(crate) fn inline_argv(program: &str, code: &str) -> Vec<String> {
     let flag = match family(&program_name(program)) {
         Some(Family::Python | Family::Shell) | None => "-c",

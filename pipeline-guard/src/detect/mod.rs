@@ -36,10 +36,12 @@ mod indicators;
 mod parse;
 mod recognise;
 
+#[cfg(feature = "audit")]
 pub(crate) use argv::inline_argv;
 
 /// Whether `program` (a path or name, any case, version suffix allowed) is an
 /// interpreter whose inline code the detector reads.
+#[cfg(feature = "audit")]
 pub(crate) fn is_interpreter(program: &str) -> bool {
     indicators::family(&indicators::program_name(program)).is_some()
 }
