@@ -392,3 +392,44 @@ fn the_binary_reports_in_plain_text_when_piped() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("GUARD"));
     assert!(!out.stdout.contains(&0x1b) && !out.stderr.contains(&0x1b));
 }
+
+/// Small hostile files that made the scan quadratic (minutes for tens of KB) before:
+/// an unclosed Jenkins string of escaped quotes, an unclosed `$(shell`, thousands of
+/// CircleCI commands and npm scripts, alternating `$(( $(` nesting, an unclosed YAML
+/// scalar. They must simply be scanned (no time is asserted; a regression shows as a
+/// test that takes minutes).
+#[test]
+fn hostile_inputs_are_scanned_in_linear_time() {
+    let many = |unit: &str, n: usize| unit.repeat(n);
+    let cases: Vec<(Kind, String)> = vec![
+        (Kind::Jenkinsfile, format!("sh '{}", many("\\'", 40_000))),
+        (
+            Kind::Makefile,
+            format!("X := {}\n", many("$(shell ", 20_000)),
+        ),
+        (
+            Kind::CircleCi,
+            format!(
+                "version: 2.1\njobs:\n  b:\n    steps:\n{}",
+                many("      - run:\n          command: echo hi\n", 4_000)
+            ),
+        ),
+        (
+            Kind::PackageJson,
+            format!(
+                "{{\"scripts\": {{{}\"last\": \"true\"}}}}",
+                (0..10_000)
+                    .map(|i| format!("\"s{i}\": \"echo {i}\", "))
+                    .collect::<String>()
+            ),
+        ),
+        (Kind::Shell, format!("echo {}\n", many("$(( $( ", 5_000))),
+        (
+            Kind::Travis,
+            format!("script:\n  - \"{}", many("a \\\" b\n    ", 10_000)),
+        ),
+    ];
+    for (kind, text) in cases {
+        let _ = audit::scan_text(kind, &text);
+    }
+}

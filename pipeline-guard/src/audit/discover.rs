@@ -134,6 +134,10 @@ pub fn detect_kind(path: &Path, first_line: Option<&str>) -> Option<Kind> {
         let parent = path.parent().map(display_dir).unwrap_or_default();
         let in_dir = |d: &str| parent == d || parent.ends_with(&format!("/{d}"));
         let stem = lower.trim_end_matches(".yml").trim_end_matches(".yaml");
+        // A workflow is a workflow whatever it is called (`buildkite.yml` included).
+        if in_dir(".github/workflows") {
+            return Some(Kind::GithubActions);
+        }
         match stem {
             ".travis" => return Some(Kind::Travis),
             ".drone" => return Some(Kind::Drone),

@@ -87,7 +87,8 @@ fn step_script(src: &str, at: usize) -> Option<(usize, String, usize)> {
 
 /// Scans a Jenkinsfile.
 pub(crate) fn scan(text: &str) -> Vec<Finding> {
-    let line_of = |off: usize| text[..off].matches('\n').count() + 1;
+    let newlines: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
+    let line_of = |off: usize| newlines.partition_point(|&n| n < off) + 1;
     let mut out = Vec::new();
     let mut i = 0;
     let bytes = text.as_bytes();
@@ -102,7 +103,12 @@ pub(crate) fn scan(text: &str) -> Vec<Finding> {
             continue;
         }
         if text[i..].starts_with(['\'', '"']) {
-            i = literal(text, i).map_or(i + 1, |(_, end)| end);
+            // An unclosed literal skips to the end of its line: never a rescan from
+            // every byte of it (quadratic on a long unclosed string).
+            i = literal(text, i).map_or_else(
+                || text[i..].find('\n').map_or(text.len(), |n| i + n + 1),
+                |(_, end)| end,
+            );
             continue;
         }
         let word_start = i == 0
@@ -131,6 +137,7 @@ pub(crate) fn scan(text: &str) -> Vec<Finding> {
             }
             None => i += name.len(),
         }
+        continue;
     }
     out
 }

@@ -153,9 +153,13 @@ fn shell_calls(line: &str, vars: &HashMap<String, String>) -> Vec<String> {
             }
             false
         });
-        if let Some(end) = body_end {
-            out.push(expand(&line[from..from + end], vars, 0));
-            from += end;
+        match body_end {
+            Some(end) => {
+                out.push(expand(&line[from..from + end], vars, 0));
+                from += end;
+            }
+            // Unclosed: nothing later on the line closes either (no quadratic rescan).
+            None => break,
         }
     }
     out

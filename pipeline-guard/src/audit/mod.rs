@@ -73,12 +73,13 @@ pub fn audit(paths: &[PathBuf], exclude: &[PathBuf]) -> Audit {
     for (path, kind) in &files {
         let text = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned());
         match (&text, kind) {
-            (Ok(t), Kind::Shell) => helpers.learn(t),
-            (Ok(t), Kind::PowerShell) => helpers.learn(&powershell::as_shell(t)),
+            (Ok(t), Kind::Shell) => helpers.learn_shared(t),
+            (Ok(t), Kind::PowerShell) => helpers.learn_shared(&powershell::as_shell(t)),
             _ => {}
         }
         texts.push(text);
     }
+    helpers.freeze();
     for ((path, kind), text) in files.into_iter().zip(texts) {
         let name = display_path(&path);
         match text {

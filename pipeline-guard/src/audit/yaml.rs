@@ -159,9 +159,10 @@ fn flow_scalar(lines: &[&str], at: usize, parent: usize, value: &str) -> (Scalar
     let mut j = at + 1;
     let mut src: Vec<&str> = vec![value];
     let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'');
-    let closed = |s: &str, q: char| -> bool {
-        // true when the quote opened at the start of `s` closes somewhere in it.
-        let mut chars = s.chars().skip(1).peekable();
+    // Whether the quote closes in `s` (the opening quote already skipped); each line is
+    // read once, so an unclosed scalar costs linear time.
+    let closes = |s: &str, q: char| -> bool {
+        let mut chars = s.chars().peekable();
         while let Some(c) = chars.next() {
             if q == '"' && c == '\\' {
                 chars.next();
@@ -177,8 +178,11 @@ fn flow_scalar(lines: &[&str], at: usize, parent: usize, value: &str) -> (Scalar
     };
     match quote {
         Some(q) => {
-            while !closed(&src.join("\n"), q) && j < lines.len() {
-                src.push(lines[j].trim());
+            let mut closed = closes(value.get(1..).unwrap_or(""), q);
+            while !closed && j < lines.len() {
+                let l = lines[j].trim();
+                src.push(l);
+                closed = closes(l, q);
                 j += 1;
             }
         }
@@ -305,6 +309,9 @@ fn read_value(
     (out, j)
 }
 
+/// How many lines around a key [`sibling`] looks at.
+const SIBLING_SPAN: usize = 200;
+
 /// The value of sibling `key` in the mapping that holds the key on line `at` (column `col`).
 fn sibling(lines: &[&str], at: usize, col: usize, key: &str) -> Option<String> {
     fn check<'a>(l: &'a str, col: usize, key: &str) -> Option<KeyLine<'a>> {
@@ -313,7 +320,10 @@ fn sibling(lines: &[&str], at: usize, col: usize, key: &str) -> Option<String> {
     // Upwards to the start of the mapping (the `- ` item line or a shallower line).
     let starts_item = key_line(lines[at]).is_some_and(|k| k.item);
     let mut j = at;
-    while j > 0 && !starts_item {
+    // Bounded both ways: a mapping's keys are near each other, and an unbounded search
+    // from every key of a long file would be quadratic.
+    let floor = at.saturating_sub(SIBLING_SPAN);
+    while j > floor && !starts_item {
         j -= 1;
         let l = lines[j];
         if is_blank_or_comment(l) {
@@ -327,7 +337,7 @@ fn sibling(lines: &[&str], at: usize, col: usize, key: &str) -> Option<String> {
             break;
         }
     }
-    for l in lines.iter().skip(at + 1) {
+    for l in lines.iter().skip(at + 1).take(SIBLING_SPAN) {
         if is_blank_or_comment(l) {
             continue;
         }
@@ -478,8 +488,15 @@ pub(crate) fn scan_azure(text: &str) -> Vec<Finding> {
     scan_keys(
         &lines,
         &["script", "bash", "pwsh", "powershell", "inlineScript"],
-        &|key, _, _| match key {
-            "pwsh" | "powershell" | "inlineScript" => (Lang::PowerShell, "pwsh".into()),
+        &|key, at, col| match key {
+            "pwsh" | "powershell" => (Lang::PowerShell, "pwsh".into()),
+            // AzureCLI@2 says which shell runs its inline script; AzurePowerShell's is
+            // PowerShell.
+            "inlineScript" => match sibling(&lines, at, col, "scriptType").as_deref() {
+                Some("bash" | "'bash'" | "\"bash\"") => (Lang::Shell, "bash".into()),
+                Some("batch") => (Lang::Cmd, "cmd".into()),
+                _ => (Lang::PowerShell, "pwsh".into()),
+            },
             _ => (Lang::Shell, "bash".into()),
         },
     )

@@ -128,7 +128,11 @@ fn any_command(ps: &[Pipeline], pred: &dyn Fn(&str, &[String]) -> bool) -> bool 
 
 fn command_matches(c: &Command, pred: &dyn Fn(&str, &[String]) -> bool) -> bool {
     let values: Vec<String> = c.words.iter().map(|w| w.value.clone()).collect();
-    let un = unwrap(&values);
+    let mut un = unwrap(&values);
+    // `$SUDO curl …`: a prefix held in a variable.
+    if un.argv.first().is_some_and(|a| a.starts_with('$')) && un.argv.len() > 1 {
+        un = unwrap(&un.argv[1..]);
+    }
     // `curl URL > f` writes nothing to the pipe or the substitution.
     let to_file = c
         .redirects
@@ -147,10 +151,20 @@ fn command_matches(c: &Command, pred: &dyn Fn(&str, &[String]) -> bool) -> bool 
             .any(|s| any_command(&s.body, pred))
 }
 
+/// Whether `name args…` writes downloaded bytes to standard output, through a wrapper
+/// helper too (`ensure curl -fsSL URL | sh`).
+fn downloads_to_stdout(h: &Helpers, name: &str, args: &[String]) -> bool {
+    h.prints_download(name)
+        || h.get(name).is_some_and(|t| t.wraps)
+            && args
+                .first()
+                .is_some_and(|a| h.prints_download(&program_name(a)))
+}
+
 fn word_downloads(w: &Word, h: &Helpers) -> bool {
     w.subs
         .iter()
-        .any(|s| any_command(&s.body, &|n, _| h.prints_download(n)))
+        .any(|s| any_command(&s.body, &|n, a| downloads_to_stdout(h, n, a)))
 }
 
 fn word_decodes(w: &Word) -> bool {
@@ -206,8 +220,10 @@ impl Scanner<'_> {
                     }
                 }
             }
+            // `(Get-FileHash $f).Hash -ne $x`: a group followed by words is a value.
+            let used = in_subst || !cmd.words.is_empty();
             for bp in &cmd.compound {
-                self.pipeline(bp, parsed, lines, in_subst);
+                self.pipeline(bp, parsed, lines, used);
             }
             let upstream = p.commands.get(..k).unwrap_or(&[]);
             let stdin = stdin_of(cmd, upstream, parsed, lines, &self.helpers);
@@ -239,7 +255,7 @@ impl Scanner<'_> {
             // `a=( $(cmd) … )`: an array's values, not a command.
             return;
         }
-        if cmd.words.is_empty() {
+        if cmd.words.is_empty() && cmd.closes_group {
             // `{ …; curl URL; } > file`: the group's output, the download, goes to `file`.
             let to = cmd
                 .redirects
@@ -286,6 +302,11 @@ impl Scanner<'_> {
             }
             if let Some(prog) = self.program_in_variable(&a0) {
                 un.argv[0] = prog;
+            } else if a0.starts_with('$') && un.argv.get(1).is_some_and(|a| self.known_program(a)) {
+                // `$SUDO bash -`, `$maybe_sudo sh get.sh`: a prefix held in a variable.
+                let inner = unwrap(un.argv.get(1..).unwrap_or(&[]));
+                un.offset = un.offset.zip(inner.offset).map(|(a, b)| a + 1 + b);
+                un.argv = inner.argv;
             }
         }
         let stdout_to = cmd
@@ -581,6 +602,15 @@ impl Scanner<'_> {
         }
     }
 
+    /// Whether `word` names an interpreter, a download program or a learnt helper.
+    fn known_program(&self, word: &str) -> bool {
+        let name = program_name(word);
+        super::indicators::family(&name).is_some()
+            || super::indicators::is_download_program(&name)
+            || self.helpers.get(&name).is_some()
+            || matches!(name.as_str(), "sudo" | "env" | "doas")
+    }
+
     /// `code` is just `$v` for a variable holding downloaded text (`s=$(curl …)`).
     fn runs_downloaded_text(&mut self, code: &str, line: usize, text: &str, how: &str) -> bool {
         let name = var_name(code.trim());
@@ -724,7 +754,7 @@ fn stdin_of(
     }
     if upstream
         .iter()
-        .any(|c| command_matches(c, &|n, _| h.prints_download(n)))
+        .any(|c| command_matches(c, &|n, a| downloads_to_stdout(h, n, a)))
     {
         return Stdin::Download;
     }

@@ -17,7 +17,8 @@ pub(crate) struct Download {
 pub(crate) struct FileTracker {
     downloads: Vec<Download>,
     /// Directories unpacked from unverified downloads: (directory, download line).
-    /// An empty directory is the current one.
+    /// An empty directory is the current one, and then holds the archive's name without
+    /// its extensions after a `./` (a tarball usually unpacks into a directory named so).
     unpacked: Vec<(String, usize)>,
 }
 
@@ -190,6 +191,20 @@ pub(crate) fn download_outputs(
     out.iter().map(|o| norm(o).to_string()).collect()
 }
 
+/// `dir/node-v20-linux-x64.tar.gz` → `node-v20-linux-x64`.
+fn archive_stem(path: &str) -> String {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    let lower = base.to_ascii_lowercase();
+    for ext in [
+        ".tar.gz", ".tar.xz", ".tar.bz2", ".tar.zst", ".tgz", ".zip", ".7z", ".tar",
+    ] {
+        if lower.ends_with(ext) {
+            return base[..base.len() - ext.len()].to_string();
+        }
+    }
+    String::new()
+}
+
 /// Whether the argv checks a checksum or signature, and the words it names.
 /// `args` excludes the program name.
 pub(crate) fn verify_operands(name: &str, args: &[String]) -> Option<Vec<String>> {
@@ -209,8 +224,8 @@ pub(crate) fn verify_operands(name: &str, args: &[String]) -> Option<Vec<String>
         "openssl" => sub(&["dgst", "pkeyutl", "smime", "cms"]) && has("-verify"),
         "ssh-keygen" => has("-Y") && has("verify"),
         "slsa-verifier" | "sigstore" => true,
-        // PowerShell: a file's hash (compared by the caller) or its Authenticode signature.
-        "get-filehash" | "get-authenticodesignature" => true,
+        // PowerShell: a file's Authenticode signature (Get-FileHash is a digest program).
+        "get-authenticodesignature" => true,
         "gh" => args.first().is_some_and(|a| a == "attestation") && has("verify"),
         _ => false,
     };
@@ -227,7 +242,14 @@ pub(crate) fn verify_operands(name: &str, args: &[String]) -> Option<Vec<String>
 pub(crate) fn is_digest_program(name: &str) -> bool {
     matches!(
         name,
-        "sha256sum" | "sha512sum" | "sha384sum" | "sha224sum" | "b2sum" | "shasum" | "openssl"
+        "sha256sum"
+            | "sha512sum"
+            | "sha384sum"
+            | "sha224sum"
+            | "b2sum"
+            | "shasum"
+            | "openssl"
+            | "get-filehash"
     )
 }
 
@@ -336,8 +358,16 @@ impl FileTracker {
             None => stdin_download.then_some(line),
         };
         if let Some(l) = from {
-            let d = dir.map(|d| norm(&d).trim_end_matches('/').to_string());
-            self.unpacked.push((d.unwrap_or_default(), l));
+            let d = match dir {
+                Some(d) => norm(&d).trim_end_matches('/').to_string(),
+                // Into the current directory: only programs under a directory named like
+                // the archive count (anything else may be the repository's own script).
+                None => match archive.map(archive_stem) {
+                    Some(stem) if !stem.is_empty() => stem,
+                    _ => return,
+                },
+            };
+            self.unpacked.push((d, l));
         }
     }
 
@@ -358,9 +388,14 @@ impl FileTracker {
         let k = self.unpacked.iter().position(|(dir, _)| {
             let plain = p
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_./-+".contains(c));
+                .all(|c| c.is_ascii_alphanumeric() || "_./-+$".contains(c));
             if dir.is_empty() {
-                plain && p.contains('/') && !p.starts_with('/')
+                false
+            } else if !dir.contains('/') && !dir.starts_with('$') {
+                // Unpacked into the current directory, into a directory named like the
+                // archive (`shellcheck-v0.10.0/` from `shellcheck-v0.10.0.linux.tar.xz`).
+                let first = p.split('/').next().unwrap_or("");
+                plain && p.contains('/') && first.len() >= 3 && dir.starts_with(first)
             } else {
                 p.strip_prefix(dir.as_str())
                     .is_some_and(|r| r.starts_with('/'))

@@ -11,6 +11,7 @@ use super::files::{download_outputs, is_digest_program, verify_operands};
 use super::indicators::{is_download_program, program_name};
 use super::parse::{parse, Command, Pipeline};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Bodies longer than this many lines are cut there (a definition with no closing brace).
 const MAX_BODY_LINES: usize = 2000;
@@ -44,27 +45,59 @@ pub(crate) struct Traits {
 }
 
 /// Shell functions learnt from scripts, by name. Learn every file of a repository first
-/// and a helper defined in one script is known where another script calls it.
+/// (with [`Helpers::learn_shared`]) and a helper defined in one script is known where
+/// another script calls it. Cloning is cheap once [`Helpers::freeze`] has been called:
+/// the shared part is reference-counted, and a clone only adds a file's own functions.
 #[derive(Debug, Clone, Default)]
 pub struct Helpers {
-    by_name: HashMap<String, Traits>,
+    /// This file's own functions; `None` shadows a shared function of the same name.
+    own: HashMap<String, Option<Traits>>,
+    shared: Option<Arc<HashMap<String, Traits>>>,
 }
 
 impl Helpers {
-    /// Learns the functions `script` defines (later definitions of a name replace earlier
-    /// ones). Total: text that is not shell simply defines nothing.
+    /// Learns the functions `script` defines, as the functions of one file: a later
+    /// definition of a name replaces an earlier one, and a definition with no trait hides
+    /// a helper of that name learnt elsewhere. Total: text that is not shell simply
+    /// defines nothing.
     pub fn learn(&mut self, script: &str) {
         for (name, body) in definitions(script) {
             let t = self.traits_of(&body);
             // Callers are matched by lower-case program name (PowerShell names ignore
             // case; a shell script defining two functions differing in case is unusual).
             let name = name.to_ascii_lowercase();
+            self.own.insert(name, (t != Traits::default()).then_some(t));
+        }
+    }
+
+    /// Learns the functions `script` defines as functions of a whole repository: a
+    /// definition with a trait is added (replacing another with a trait), and one with
+    /// none never removes a helper another file defines (a test stub `download() { :; }`
+    /// must not hide the real downloader from every other script).
+    pub fn learn_shared(&mut self, script: &str) {
+        for (name, body) in definitions(script) {
+            let t = self.traits_of(&body);
             if t != Traits::default() {
-                self.by_name.insert(name, t);
-            } else {
-                self.by_name.remove(&name);
+                self.own.insert(name.to_ascii_lowercase(), Some(t));
             }
         }
+    }
+
+    /// Moves what has been learnt into the shared, reference-counted part, so that
+    /// clones (one per scanned file) copy nothing.
+    pub fn freeze(&mut self) {
+        let mut all: HashMap<String, Traits> = self.shared.as_deref().cloned().unwrap_or_default();
+        for (k, v) in self.own.drain() {
+            match v {
+                Some(t) => {
+                    all.insert(k, t);
+                }
+                None => {
+                    all.remove(&k);
+                }
+            }
+        }
+        self.shared = Some(Arc::new(all));
     }
 
     /// Whether `script` has a function definition at all (cheap: no body is read).
@@ -72,18 +105,26 @@ impl Helpers {
         script.lines().any(|l| definition_start(l).is_some())
     }
 
-    /// How many functions with a known trait have been learnt.
+    /// How many names with a known trait are known (a file's own, then shared ones).
     pub fn len(&self) -> usize {
-        self.by_name.len()
+        let own = self.own.values().filter(|v| v.is_some()).count();
+        let shared = self.shared.as_deref().map_or(0, |s| {
+            s.keys().filter(|k| !self.own.contains_key(*k)).count()
+        });
+        own + shared
     }
 
-    /// Whether nothing has been learnt.
+    /// Whether no helper is known.
     pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
+        self.len() == 0
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Traits> {
-        self.by_name.get(&name.to_ascii_lowercase()).cloned()
+        let key = name.to_ascii_lowercase();
+        match self.own.get(&key) {
+            Some(own) => own.clone(),
+            None => self.shared.as_deref().and_then(|s| s.get(&key)).cloned(),
+        }
     }
 
     pub(crate) fn downloads(&self, name: &str) -> bool {
@@ -105,10 +146,16 @@ impl Helpers {
         let mut plain: HashMap<String, String> = HashMap::new();
         let mut output_vars: Vec<String> = Vec::new();
         let mut assigned: Vec<String> = Vec::new();
+        let mut digest_vars: Vec<String> = Vec::new();
         let mut executed: Vec<String> = Vec::new();
         walk(&parsed.pipelines, &mut |c: &Command, piped: bool| {
             for a in &c.assignments {
                 note_param(&a.value, &mut params);
+                if DIGESTS.iter().any(|d| a.value.contains(d)) {
+                    if let Some((k, _)) = a.value.split_once('=') {
+                        digest_vars.push(k.to_string());
+                    }
+                }
                 if let Some((k, _)) = a.value.split_once('=') {
                     assigned.push(k.to_ascii_lowercase());
                 }
@@ -160,6 +207,37 @@ impl Helpers {
             } else {
                 Some(a0)
             };
+            // `($a -ne $b)`, `($x -and $y)`: a PowerShell expression, not a command run.
+            let expression = args.iter().any(|a| {
+                matches!(
+                    a.to_ascii_lowercase().as_str(),
+                    "-eq"
+                        | "-ne"
+                        | "-and"
+                        | "-or"
+                        | "-not"
+                        | "-like"
+                        | "-notlike"
+                        | "-match"
+                        | "-notmatch"
+                        | "-gt"
+                        | "-lt"
+                        | "-ge"
+                        | "-le"
+                        | "-contains"
+                )
+            });
+            if expression {
+                if args.iter().any(|a| {
+                    matches!(
+                        a.to_ascii_lowercase().as_str(),
+                        "-eq" | "-ne" | "-notmatch" | "-match"
+                    )
+                }) {
+                    compares = true;
+                }
+                return;
+            }
             if let Some(v) = target.map(|t| var_name(t)).filter(|v| !v.is_empty()) {
                 executed.push(v.to_ascii_lowercase());
             }
@@ -206,6 +284,12 @@ impl Helpers {
                 digest = true;
             } else if matches!(name.as_str(), "[" | "[[" | "test")
                 && args.iter().any(|a| matches!(a.as_str(), "=" | "==" | "!="))
+                // The comparison is of the digest: a variable it was stored in, or the
+                // substitution that computes it.
+                && args.iter().any(|a| {
+                    digest_vars.contains(&var_name(a))
+                        || DIGESTS.iter().any(|d| a.contains(d))
+                })
                 || matches!(name.as_str(), "cmp" | "diff")
                 || name == "grep" && args.iter().any(|a| a.starts_with('-') && a.contains('q'))
             {
@@ -232,6 +316,19 @@ impl Helpers {
         t
     }
 }
+
+/// Digest programs, as they appear in a substitution's text.
+const DIGESTS: &[&str] = &[
+    "sha256sum",
+    "sha512sum",
+    "sha384sum",
+    "sha1sum",
+    "shasum",
+    "b2sum",
+    "openssl dgst",
+    "Get-FileHash",
+    "get-filehash",
+];
 
 /// Calls `f` on every command in `ps`, nested ones (subshells, substitutions) included,
 /// with whether its standard output goes somewhere other than the function's own: into a
@@ -312,17 +409,17 @@ fn definition_start(line: &str) -> Option<(String, &str)> {
         .then(|| (name.to_string(), after))
 }
 
-/// Counts braces outside quotes and comments.
-fn brace_delta(line: &str) -> i64 {
+/// Counts braces outside quotes and comments; `quote` carries an open quote from one
+/// line to the next (a multi-line awk program in single quotes).
+fn brace_delta(line: &str, quote: &mut Option<char>) -> i64 {
     let mut d = 0i64;
-    let mut quote: Option<char> = None;
     let mut prev = ' ';
     for c in line.chars() {
-        match quote {
-            Some(q) if c == q && prev != '\\' => quote = None,
+        match *quote {
+            Some(q) if c == q && (q == '\'' || prev != '\\') => *quote = None,
             Some(_) => {}
             None => match c {
-                '\'' | '"' if prev != '\\' => quote = Some(c),
+                '\'' | '"' if prev != '\\' => *quote = Some(c),
                 '#' if prev.is_whitespace() => break,
                 '{' => d += 1,
                 '}' => d -= 1,
@@ -344,7 +441,8 @@ fn definitions(script: &str) -> Vec<(String, String)> {
             i += 1;
             continue;
         };
-        let mut depth = brace_delta(after);
+        let mut quote = None;
+        let mut depth = brace_delta(after, &mut quote);
         let mut body = vec![after.trim_start_matches(['{', '(']).to_string()];
         let mut j = i + 1;
         if depth <= 0 && !after.contains('}') {
@@ -356,7 +454,7 @@ fn definitions(script: &str) -> Vec<(String, String)> {
                 .get(j)
                 .is_some_and(|l| l.trim_start().starts_with('{'))
             {
-                depth = brace_delta(lines[j]);
+                depth = brace_delta(lines[j], &mut quote);
                 body.push(lines[j].trim_start().trim_start_matches('{').to_string());
                 j += 1;
             } else {
@@ -365,7 +463,7 @@ fn definitions(script: &str) -> Vec<(String, String)> {
             }
         }
         while depth > 0 && j < lines.len() && j - i < MAX_BODY_LINES {
-            depth += brace_delta(lines[j]);
+            depth += brace_delta(lines[j], &mut quote);
             body.push(lines[j].to_string());
             j += 1;
         }

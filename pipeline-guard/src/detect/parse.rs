@@ -9,6 +9,10 @@
 /// Maximum nesting of substitutions and subshells; deeper text is kept as plain words.
 const MAX_DEPTH: usize = 48;
 
+/// How deep, and over how many bytes, substitutions inside `$((…))` and `${…}` are read.
+const NESTED_DEPTH: usize = 4;
+const NESTED_BYTES: usize = 16 * 1024;
+
 /// Reserved characters marking a substitution inside a word while `shlex` unquotes it.
 const SENT_OPEN: char = '\u{E000}';
 const SENT_CLOSE: char = '\u{E001}';
@@ -68,6 +72,9 @@ pub(crate) struct Command {
     pub start: usize,
     /// The command as written (trimmed).
     pub text: String,
+    /// It starts with the `}` that closes a `{ …; }` group (so its redirections are
+    /// the group's).
+    pub closes_group: bool,
 }
 
 /// Commands joined by `|`.
@@ -355,6 +362,7 @@ impl<'a> Parser<'a> {
                     if !is_kw {
                         cmd.words.push(w);
                     } else if cmd.redirects.is_empty() {
+                        cmd.closes_group |= w.raw == "}";
                         cmd.start = self.base + self.pos;
                     }
                 }
@@ -494,6 +502,11 @@ impl<'a> Parser<'a> {
     fn skip_balanced_parens(&mut self) {
         let mut depth = 0usize;
         while let Some(c) = self.peek() {
+            // Arithmetic ends with its line: an unbalanced `(` in a string must not hide
+            // the rest of the script.
+            if c == b'\n' {
+                return;
+            }
             self.pos += 1;
             match c {
                 b'(' => depth += 1,
@@ -592,7 +605,9 @@ impl<'a> Parser<'a> {
     /// (`$(( $(date +%s) - t ))`, zsh's `${$(cmd)%x}`): they run, so their bodies are
     /// parsed; the word's value keeps the text as written.
     fn nested_substs(&mut self, from: usize, subs: &mut Vec<Subst>) {
-        if self.depth >= MAX_DEPTH {
+        // Each level re-reads what it copied: bounded in depth and size so that nested
+        // `$(( $( …` cannot make the parse quadratic.
+        if self.depth >= NESTED_DEPTH || self.pos - from > NESTED_BYTES {
             return;
         }
         let end = self.pos;

@@ -55,6 +55,17 @@ impl Scanner<'_> {
     /// the script assigned to it, or an interpreter its name says (`$PYTHON_BIN`,
     /// `"$RUBY"`, `$SHELL`).
     pub(super) fn program_in_variable(&self, word: &str) -> Option<String> {
+        // `${SHELL:-sh}`, `${PYTHON:-python3}`: the default names the program.
+        if let Some(default) = word
+            .strip_prefix("${")
+            .and_then(|r| r.strip_suffix('}'))
+            .and_then(|r| r.split_once(":-").or_else(|| r.split_once('-')))
+            .map(|(_, d)| d)
+        {
+            if family(&program_name(default)).is_some() {
+                return Some(default.to_string());
+            }
+        }
         // `$dir/bin/$pypy_major`: the program is the last segment.
         let last = word.rsplit('/').next().unwrap_or(word);
         let name = var_name(last);
