@@ -563,43 +563,27 @@ impl Scanner<'_> {
                 self.inline(fam, &body, false, false, line, &what);
             }
         }
-        if let Some(archive_line) = self.files.runs_unpacked(path) {
-            self.push(
+        let (rule, message) = if let Some(archive_line) = self.files.runs_unpacked(path) {
+            (
                 UNVERIFIED_DOWNLOAD_EXEC,
-                Severity::High,
-                line,
-                text,
-                format!(
-                    "runs {path}, unpacked from an archive downloaded on line {archive_line} with no checksum or signature check (CWE-494)"
-                ),
-            );
-            return;
-        }
-        if let Some(d) = self.files.unverified_exec(path) {
+                format!("runs {path}, unpacked from an archive downloaded on line {archive_line} with no checksum or signature check (CWE-494)"),
+            )
+        } else if let Some(d) = self.files.unverified_exec(path) {
             if d.decoded {
-                self.push(
+                (
                     DECODE_TO_INTERPRETER,
-                    Severity::High,
-                    line,
-                    text,
-                    format!(
-                        "runs {}, decoded from an embedded blob on line {}: the code that runs cannot be reviewed",
-                        d.path, d.line
-                    ),
-                );
-                return;
+                    format!("runs {}, decoded from an embedded blob on line {}: the code that runs cannot be reviewed", d.path, d.line),
+                )
+            } else {
+                (
+                    UNVERIFIED_DOWNLOAD_EXEC,
+                    format!("runs {} downloaded on line {} with no checksum or signature check in between (CWE-494)", d.path, d.line),
+                )
             }
-            self.push(
-                UNVERIFIED_DOWNLOAD_EXEC,
-                Severity::High,
-                line,
-                text,
-                format!(
-                    "runs {} downloaded on line {} with no checksum or signature check in between (CWE-494)",
-                    d.path, d.line
-                ),
-            );
-        }
+        } else {
+            return;
+        };
+        self.push(rule, Severity::High, line, text, message);
     }
 
     /// Whether `word` names an interpreter, a download program or a learnt helper.

@@ -260,8 +260,14 @@ impl<'a> Parser<'a> {
                         self.pos += 2;
                         self.finish(&mut cur, &mut out);
                     }
-                    Some(b'&') => self.pos += 2,
-                    _ => self.pos += 1,
+                    Some(b'&') => {
+                        self.pos += 2;
+                        self.skip_to_next_command();
+                    }
+                    _ => {
+                        self.pos += 1;
+                        self.skip_to_next_command();
+                    }
                 },
                 b')' => {
                     self.pos += 1;
@@ -306,16 +312,6 @@ impl<'a> Parser<'a> {
             start: self.base + start,
             ..Command::default()
         };
-        if self.peek() == Some(b'(') && self.depth < MAX_DEPTH {
-            if self.peek_at(1) == Some(b'(') {
-                self.skip_balanced_parens();
-            } else {
-                self.pos += 1;
-                self.depth += 1;
-                cmd.compound = self.parse_list(true);
-                self.depth -= 1;
-            }
-        }
         loop {
             self.skip_blanks();
             let Some(c) = self.peek() else { break };
@@ -327,7 +323,8 @@ impl<'a> Parser<'a> {
                     && cmd.compound.is_empty()
                     && self.depth < MAX_DEPTH =>
                 {
-                    // After a keyword: `if (cmd)`, `while (cmd)`, `! (cmd)`.
+                    // A subshell `(cmd)`, also after a keyword: `if (cmd)`, `! (cmd)`;
+                    // `((…))` is arithmetic.
                     if self.peek_at(1) == Some(b'(') {
                         self.skip_balanced_parens();
                     } else {
@@ -374,6 +371,22 @@ impl<'a> Parser<'a> {
             .trim()
             .to_string();
         cmd
+    }
+
+    /// After a `|`: the pipeline goes on past blanks, comments and line ends
+    /// (`curl … |⏎ sh`), heredoc bodies of the finished line included.
+    fn skip_to_next_command(&mut self) {
+        loop {
+            self.skip_blanks();
+            match self.peek() {
+                Some(b'\n') => {
+                    self.pos += 1;
+                    self.read_heredocs();
+                }
+                Some(b'#') => self.skip_comment(),
+                _ => return,
+            }
+        }
     }
 
     /// Whether the text here is the word `w` (followed by a blank, `;`, `)` or the end).

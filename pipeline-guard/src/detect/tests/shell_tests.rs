@@ -65,6 +65,17 @@ fn pipe_to_interpreter() {
     assert_eq!(rule_sev("curl https://x |& bash"), crit);
     assert_eq!(rule_sev("curl https://x | sh /dev/stdin"), crit);
     assert_eq!(rule_sev("curl https://x | source /dev/stdin"), crit);
+    // A pipeline continued on the next line (after comments and blank lines too).
+    assert_eq!(rule_sev("curl -fsSL https://x |\n  sh"), crit);
+    assert_eq!(
+        rule_sev("curl -fsSL https://x |\n  # then run it\n\n  bash -s"),
+        crit
+    );
+    assert_eq!(
+        one("curl https://x |\n  sh\n").line,
+        2,
+        "the finding is on the line of the interpreter that runs the download"
+    );
     let f = one("set -e\nif true; then\n  curl -sSf https://sh.rustup.rs | sh -s -- -y\nfi\n");
     assert_eq!(f.line, 3);
     assert_eq!(f.command, "curl -sSf https://sh.rustup.rs | sh -s -- -y");
