@@ -483,7 +483,12 @@ impl Scanner<'_> {
                 return;
             }
             "iex" | "invoke-expression" => {
-                if matches!(stdin, Stdin::Download) || powershell_download_exec(text) {
+                // `$s = irm URL` then `Invoke-Expression $s`.
+                let held = argv
+                    .iter()
+                    .skip(1)
+                    .any(|a| self.downloaded_text.contains(&var_name(a)));
+                if held || matches!(stdin, Stdin::Download) || powershell_download_exec(text) {
                     self.push(
                         POWERSHELL_DOWNLOAD_EXEC,
                         Severity::Critical,

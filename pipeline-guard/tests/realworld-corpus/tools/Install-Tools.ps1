@@ -9,3 +9,6 @@ Test-FileChecksum $rustupPath -ExpectedSHA256Sum $expected
 
 Invoke-WebRequest "https://example.test/setup.exe" -OutFile setup.exe
 .\setup.exe /S
+
+$installer = Invoke-RestMethod -Uri "https://example.test/install.ps1"
+Invoke-Expression $installer
