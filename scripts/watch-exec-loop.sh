@@ -63,9 +63,8 @@ for i in $(seq "$runs"); do
     echo "run $i watched:   $t s"
 done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-mp=$(median "${plain[@]}")
-mw=$(median "${watched[@]}")
+# shellcheck source=scripts/medians.sh
+source scripts/medians.sh
+print_ratio "${plain[@]}" -- "${watched[@]}"
 execs=$(grep -c '"argv"' "$work/execs.jsonl" || true)
-echo "median unwatched: $mp s; median watched: $mw s; ratio watched/unwatched: $(echo "scale=3; $mw / $mp" | bc)"
 echo "execs in the last watched loop: $execs"

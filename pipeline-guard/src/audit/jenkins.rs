@@ -5,7 +5,7 @@
 //! Groovy interpolation (`${…}` in double-quoted strings) becomes a plain word; the text
 //! is never evaluated. What is not one of those forms is skipped.
 
-use super::{scan_block, windows, Lang};
+use super::{scan_block, Lang};
 use crate::detect::Finding;
 
 const STEPS: &[(&str, Lang)] = &[
@@ -128,16 +128,11 @@ pub(crate) fn scan(text: &str) -> Vec<Finding> {
         match step_script(text, i + name.len()) {
             Some((at, script, end)) => {
                 let first = line_of(at);
-                let found = match lang {
-                    Lang::Cmd => windows::scan_batch(&script, first),
-                    _ => scan_block(*lang, name, &script, first, first),
-                };
-                out.extend(found);
+                out.extend(scan_block(*lang, name, &script, first, first));
                 i = end;
             }
             None => i += name.len(),
         }
-        continue;
     }
     out
 }

@@ -263,7 +263,7 @@ impl Scanner<'_> {
                 .find(|r| matches!(r.op.as_str(), ">" | ">>" | ">|") && r.fd.is_none_or(|f| f == 1))
                 .and_then(|r| r.target.as_ref());
             if let (Some(t), Some(at)) = (to, self.stdout_download.take()) {
-                self.files.downloaded(vec![norm(&t.value).to_string()], at);
+                self.files.downloaded(vec![norm(&t.value)], at);
             }
         }
         let Some(w0) = cmd.words.first() else { return };
@@ -362,8 +362,7 @@ impl Scanner<'_> {
                         // (a later step, another job) it is run.
                         self.text(body, *first);
                     } else {
-                        self.written
-                            .insert(norm(t).to_string(), (body.clone(), *first));
+                        self.written.insert(norm(t), (body.clone(), *first));
                     }
                 }
             }

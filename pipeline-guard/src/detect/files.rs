@@ -188,7 +188,7 @@ pub(crate) fn download_outputs(
         let d = d.trim_end_matches('/').to_string();
         out = out.into_iter().map(|o| format!("{d}/{o}")).collect();
     }
-    out.iter().map(|o| norm(o).to_string()).collect()
+    out.iter().map(|o| norm(o)).collect()
 }
 
 /// `dir/node-v20-linux-x64.tar.gz` → `node-v20-linux-x64`.
@@ -332,7 +332,7 @@ impl FileTracker {
         }
         self.downloads.retain(|x| x.path != norm(dst));
         self.downloads.push(Download {
-            path: norm(dst).to_string(),
+            path: norm(dst),
             ..d
         });
     }

@@ -138,8 +138,7 @@ impl Scanner<'_> {
             };
             self.files.downloaded(outs, line);
         } else if is_decode_command(name, args) && !consumed {
-            self.files
-                .decoded(stdout_to.map(|s| norm(s).to_string()), line);
+            self.files.decoded(stdout_to.map(norm), line);
         } else if let Some(ops) = verify_operands(name, args) {
             self.files.verified(&ops, true);
         } else if helper.is_some_and(|t| t.verifies) {
