@@ -79,6 +79,17 @@ pub fn audit(paths: &[PathBuf], exclude: &[PathBuf]) -> Audit {
         }
         texts.push(text);
     }
+    // Again, now that every helper is known: a helper's traits can depend on a helper
+    // defined later or in another file (`Install-Binary` calls `Invoke-DownloadWithRetry`).
+    for ((_, kind), text) in files.iter().zip(&texts) {
+        match (text, kind) {
+            (Ok(t), Kind::Shell) if guard::Helpers::defines_functions(t) => helpers.learn_shared(t),
+            (Ok(t), Kind::PowerShell) if guard::Helpers::defines_functions(t) => {
+                helpers.learn_shared(&powershell::as_shell(t))
+            }
+            _ => {}
+        }
+    }
     helpers.freeze();
     for ((path, kind), text) in files.into_iter().zip(texts) {
         let name = display_path(&path);

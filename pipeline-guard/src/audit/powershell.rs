@@ -61,6 +61,49 @@ fn download_file_call(line: &str) -> Option<String> {
     Some(format!("curl -o {} {}", path.trim(), url.trim()))
 }
 
+/// `-InstallArgs ("/s", "/i")` and `@('/s', '/i')` as the plain words `"/s", "/i"`: an
+/// array argument, not a subshell.
+fn flatten_arrays(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    loop {
+        let open = ["(\"", "('", "@(\"", "@('"]
+            .iter()
+            .filter_map(|o| rest.find(&format!(" {o}")).map(|i| (i, o.len())))
+            .min();
+        let Some((at, len)) = open else { break };
+        out.push_str(&rest[..=at]);
+        let inner = &rest[at + 1 + len - 1..];
+        match unquoted_close(inner) {
+            Some(i) => {
+                out.push_str(&inner[..i]);
+                rest = &inner[i + 1..];
+            }
+            None => {
+                out.push_str(inner);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the first `)` outside quotes is.
+fn unquoted_close(text: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == ')' => return Some(i),
+            None => {}
+        }
+    }
+    None
+}
+
 /// One line of PowerShell as shell text.
 fn line_as_shell(line: &str) -> String {
     let line = strip_comment(line).replace('\\', "/");
@@ -68,6 +111,11 @@ fn line_as_shell(line: &str) -> String {
     if let Some(call) = download_file_call(&t) {
         return call;
     }
+    // A string alone on a line is output, not a command (`'Install-Binary'` in a list).
+    if t.starts_with(['\'', '"']) {
+        return format!("echo {t}");
+    }
+    t = flatten_arrays(&t);
     if let Some(rest) = t.strip_prefix("& ").or_else(|| t.strip_prefix('&')) {
         t = rest.trim_start().to_string();
     }
@@ -130,12 +178,36 @@ fn without_block_comments(code: &str) -> String {
 
 /// PowerShell text as shell text, line for line.
 pub(crate) fn as_shell(code: &str) -> String {
-    without_block_comments(code)
-        .lines()
-        .map(line_as_shell)
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
+    let mut out = String::with_capacity(code.len() + 16);
+    let mut continued = false;
+    let mut open_array = false;
+    for line in without_block_comments(code).lines() {
+        let mut t = if continued {
+            // Inside a command continued with a backtick: no line is a command of its own.
+            let mut trimmed = line.trim_start().to_string();
+            if open_array {
+                if let Some(i) = unquoted_close(&trimmed) {
+                    trimmed.remove(i);
+                    open_array = false;
+                }
+            }
+            line_as_shell(&format!("x {trimmed}"))
+                .strip_prefix("x ")
+                .map(str::to_string)
+                .unwrap_or_default()
+        } else {
+            line_as_shell(line)
+        };
+        // `-InstallArgs @(` continued over the next lines, up to the `)`.
+        if let Some(head) = t.strip_suffix(" @( \\").or_else(|| t.strip_suffix(" @(")) {
+            open_array = true;
+            t = format!("{head} \\");
+        }
+        continued = t.ends_with('\\');
+        out.push_str(&t);
+        out.push('\n');
+    }
+    out
 }
 
 /// Scans PowerShell text whose first line is `first_line`, knowing the functions
@@ -172,5 +244,35 @@ mod tests {
     fn a_helper_that_returns_its_download_and_what_runs_it() {
         let ps = "function Invoke-DownloadWithRetry {\n    param([string] $Url, [string] $Path)\n    Invoke-WebRequest -Uri $Url -OutFile $Path -UseBasicParsing\n    return $Path\n}\n$installScriptPath = Invoke-DownloadWithRetry -Url \"https://dot.net/v1/dotnet-install.ps1\"\n& $installScriptPath -Channel 8.0\n$ok = Invoke-DownloadWithRetry -Url $u\nif ((Get-FileHash $ok).Hash -ne $sum) { throw 'bad' }\nStart-Process -FilePath $ok -Wait\nInvoke-DownloadWithRetry -Url $g -Path \"C:\\ghcup\\bin\\ghcup.exe\"\nghcup list\n";
         assert_eq!(rules(ps), vec![(7, "GUARD005"), (12, "GUARD005")]);
+    }
+
+    #[test]
+    fn an_installer_helper_whose_check_depends_on_a_parameter() {
+        let helpers = "function Invoke-DownloadWithRetry {\n    param([string] $Url, [string] $Path)\n    Invoke-WebRequest -Uri $Url -OutFile $Path\n    return $Path\n}\nfunction Test-FileChecksum {\n    param([string] $Path, [string] $ExpectedSHA256Sum)\n    $h = (Get-FileHash -Path $Path -Algorithm SHA256).Hash\n    if ($h -ne $ExpectedSHA256Sum) { throw 'bad' }\n}\nfunction Install-Binary {\n    Param(\n        [String] $Url,\n        [String] $ExpectedSHA256Sum,\n        [String] $ExpectedSubject\n    )\n    $filePath = Invoke-DownloadWithRetry -Url $Url -Path \"$env:TEMP\\x.exe\"\n    if ($PSBoundParameters.ContainsKey('ExpectedSubject')) {\n        Get-AuthenticodeSignature $filePath\n    }\n    if ($ExpectedSHA256Sum) {\n        Test-FileChecksum $filePath -ExpectedSHA256Sum $ExpectedSHA256Sum\n    }\n    Start-Process -FilePath $filePath -Wait\n}\n";
+        let calls = "Install-Binary -Url $u1 `\n    -ExpectedSHA256Sum $sum\nInstall-Binary -Type MSI `\n    -Url \"https://aka.ms/cosmosdb-emulator\"\nInstall-Binary -Url $u3 -ExpectedSubject $subject\nInstall-Binary @installArgs\nInstall-Binary `\n  -Url $u `\n  -InstallArgs (\"/silent\", \"/install\") `\n  -ExpectedSubject 'CN=\"A, Inc.\", O=\"A, Inc.\"'\nExport-ModuleMember -Function @(\n    'Install-Binary'\n)\nInstall-Binary -Url $v.DownloadUri -InstallArgs @('/install', '/quiet')\nInstall-Binary `\n  -Url $g `\n  -InstallArgs @(`\n    \"/VERYSILENT\", `\n    \"/COMPONENTS=gitlfs\") `\n  -ExpectedSHA256Sum $h\n";
+        let mut h = Helpers::default();
+        h.learn_shared(&as_shell(helpers));
+        h.freeze();
+        let found: Vec<(usize, &str)> = scan(calls, 1, &h)
+            .iter()
+            .map(|f| (f.line, f.rule))
+            .collect();
+        assert_eq!(
+            found,
+            vec![(3, "GUARD005"), (14, "GUARD005")],
+            "{}",
+            as_shell(calls)
+        );
+        // The helper's own body, read on its own, runs nothing unverified.
+        let body: Vec<String> = scan(helpers, 1, &h)
+            .iter()
+            .map(|f| format!("{}:{} {}", f.line, f.rule, f.message))
+            .collect();
+        assert!(body.is_empty(), "{body:?}");
+        // A check behind a variable the helper computes itself is not the caller's choice.
+        let own = "function Install-It {\n    param([string] $Url)\n    $p = Invoke-DownloadWithRetry -Url $Url -Path \"C:\\i.exe\"\n    $check = $true\n    if ($check) {\n        Test-FileChecksum $p -ExpectedSHA256Sum 'ab'\n    }\n    Start-Process -FilePath $p\n}\nInstall-It -Url $u\n";
+        let mut h2 = h.clone();
+        h2.learn(&as_shell(own));
+        assert!(scan(own, 1, &h2).is_empty());
     }
 }

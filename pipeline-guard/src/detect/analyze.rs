@@ -13,6 +13,7 @@ use super::{Finding, Severity};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+mod execs;
 mod tracking;
 
 /// Nesting bound for code inside code (`sh -c` in `eval` in a heredoc …).
@@ -334,6 +335,7 @@ impl Scanner<'_> {
                     self.exec_file(&f, None, line, text);
                 }
             }
+            self.conditional_installer(&name, args, line, text);
             if let Some(dest) = extraction(&name, args) {
                 self.files.unpacked(
                     dest.archive.as_deref(),
@@ -543,51 +545,6 @@ impl Scanner<'_> {
             }
             None => self.exec_file(a0, None, line, text),
         }
-    }
-
-    /// `path` is run, by `family` (or directly): a script the text wrote from a heredoc is
-    /// scanned as what it is, and a download is checked for a verification in between.
-    fn exec_file(&mut self, path: &str, family: Option<Family>, line: usize, text: &str) {
-        let mut path = path.replace('\\', "/");
-        if let Some(v) = self.vars.get(&var_name(&path)) {
-            // `$SDKMANAGER` set to a path earlier.
-            if self.files.is_tracked_or_unpacked(v) {
-                path = v.clone();
-            }
-        }
-        let path = &path;
-        if let Some((body, first)) = self.written.remove(&norm(path)) {
-            let fam = family
-                .or_else(|| shebang_family(&body))
-                .unwrap_or(Family::Shell);
-            if fam == Family::Shell {
-                self.text(&body, first);
-            } else {
-                let what = format!("{text} (a {} script written on line {first})", fam.label());
-                self.inline(fam, &body, false, false, line, &what);
-            }
-        }
-        let (rule, message) = if let Some(archive_line) = self.files.runs_unpacked(path) {
-            (
-                UNVERIFIED_DOWNLOAD_EXEC,
-                format!("runs {path}, unpacked from an archive downloaded on line {archive_line} with no checksum or signature check (CWE-494)"),
-            )
-        } else if let Some(d) = self.files.unverified_exec(path) {
-            if d.decoded {
-                (
-                    DECODE_TO_INTERPRETER,
-                    format!("runs {}, decoded from an embedded blob on line {}: the code that runs cannot be reviewed", d.path, d.line),
-                )
-            } else {
-                (
-                    UNVERIFIED_DOWNLOAD_EXEC,
-                    format!("runs {} downloaded on line {} with no checksum or signature check in between (CWE-494)", d.path, d.line),
-                )
-            }
-        } else {
-            return;
-        };
-        self.push(rule, Severity::High, line, text, message);
     }
 
     /// Whether `word` names an interpreter, a download program or a learnt helper.

@@ -35,8 +35,14 @@ pub(crate) struct Traits {
     /// It prints the path it downloaded to (`echo "$download_path"`): `p=$(fn URL)` holds
     /// a downloaded file.
     pub prints_path: bool,
-    /// It checks a checksum or a signature.
+    /// It checks a checksum or a signature, whatever the caller passes.
     pub verifies: bool,
+    /// Its check runs only inside `if ($Param) { … }` for one of these (lower-case)
+    /// parameters: a call that passes none of them (`Install-Binary -Url U` with no
+    /// `-ExpectedSHA256Sum`) is not verified.
+    pub verifies_if: Vec<String>,
+    /// It runs a file it downloaded itself (an installer helper).
+    pub runs_download: bool,
     /// It runs its arguments as a command (`ensure() { "$@" || die; }`).
     pub wraps: bool,
     /// It runs the file a parameter names: `"1"` for `"$1" …`, or a PowerShell
@@ -60,20 +66,28 @@ impl Helpers {
     /// definition of a name replaces an earlier one, and a definition with no trait hides
     /// a helper of that name learnt elsewhere. Total: text that is not shell simply
     /// defines nothing.
+    ///
+    /// Definitions are read twice, so that a helper is known in the body of a function
+    /// defined above it (`Install-Binary` calling `Invoke-DownloadWithRetry`, defined
+    /// further down).
     pub fn learn(&mut self, script: &str) {
-        for (name, body) in definitions(script) {
-            let t = self.traits_of(&body);
-            // Callers are matched by lower-case program name (PowerShell names ignore
-            // case; a shell script defining two functions differing in case is unusual).
-            let name = name.to_ascii_lowercase();
-            self.own.insert(name, (t != Traits::default()).then_some(t));
+        let defs = definitions(script);
+        for _ in 0..if defs.len() > 1 { 2 } else { 1 } {
+            for (name, body) in &defs {
+                let t = self.traits_of(body);
+                // Callers are matched by lower-case program name (PowerShell names ignore
+                // case; a shell script defining two functions differing in case is unusual).
+                let name = name.to_ascii_lowercase();
+                self.own.insert(name, (t != Traits::default()).then_some(t));
+            }
         }
     }
 
     /// Learns the functions `script` defines as functions of a whole repository: a
     /// definition with a trait is added (replacing another with a trait), and one with
     /// none never removes a helper another file defines (a test stub `download() { :; }`
-    /// must not hide the real downloader from every other script).
+    /// must not hide the real downloader from every other script). Learn every file
+    /// twice when helpers call helpers that another file (or a later line) defines.
     pub fn learn_shared(&mut self, script: &str) {
         for (name, body) in definitions(script) {
             let t = self.traits_of(&body);
@@ -101,7 +115,7 @@ impl Helpers {
     }
 
     /// Whether `script` has a function definition at all (cheap: no body is read).
-    pub(crate) fn defines_functions(script: &str) -> bool {
+    pub fn defines_functions(script: &str) -> bool {
         script.lines().any(|l| definition_start(l).is_some())
     }
 
@@ -148,9 +162,24 @@ impl Helpers {
         let mut assigned: Vec<String> = Vec::new();
         let mut digest_vars: Vec<String> = Vec::new();
         let mut executed: Vec<String> = Vec::new();
+        let mut verified_at: Vec<usize> = Vec::new();
         walk(&parsed.pipelines, &mut |c: &Command, piped: bool| {
             for a in &c.assignments {
                 note_param(&a.value, &mut params);
+                // `$filePath = Invoke-DownloadWithRetry …` (a helper printing the path).
+                if let Some((k, _)) = a.value.split_once('=') {
+                    let from_download = a.subs.iter().flat_map(|s| &s.body).any(|p| {
+                        p.commands.iter().any(|sc| {
+                            sc.words.first().is_some_and(|w| {
+                                self.get(&program_name(&w.value))
+                                    .is_some_and(|h| h.downloads && h.prints_path)
+                            })
+                        })
+                    });
+                    if from_download {
+                        output_vars.push(k.to_string());
+                    }
+                }
                 if DIGESTS.iter().any(|d| a.value.contains(d)) {
                     if let Some((k, _)) = a.value.split_once('=') {
                         digest_vars.push(k.to_string());
@@ -279,7 +308,7 @@ impl Helpers {
             } else if verify_operands(&name, args).is_some()
                 || self.get(&name).is_some_and(|h| h.verifies)
             {
-                t.verifies = true;
+                verified_at.push(c.start);
             } else if is_digest_program(&name) {
                 digest = true;
             } else if matches!(name.as_str(), "[" | "[[" | "test")
@@ -304,9 +333,28 @@ impl Helpers {
                 t.prints_path = true;
             }
         });
-        if digest && compares {
-            t.verifies = true;
+        // A check inside `if ($Param) { … }` runs only when the caller passes `-Param`.
+        let blocks = conditional_blocks(body);
+        t.verifies = digest && compares;
+        for at in verified_at {
+            let guard = blocks
+                .iter()
+                .filter(|(r, p)| r.contains(&at) && !assigned.contains(p))
+                .min_by_key(|(r, _)| r.len());
+            match guard {
+                Some((_, p)) if !t.verifies_if.contains(p) => t.verifies_if.push(p.clone()),
+                Some(_) => {}
+                None => t.verifies = true,
+            }
         }
+        if t.verifies {
+            t.verifies_if.clear();
+        }
+        t.runs_download = executed.iter().any(|v| {
+            output_vars
+                .iter()
+                .any(|o| !o.is_empty() && o.eq_ignore_ascii_case(v))
+        });
         t.runs_param = executed.into_iter().find_map(|v| {
             if let Some(n) = v.parse::<usize>().ok().or_else(|| params.get(&v).copied()) {
                 return Some(n.to_string());
@@ -349,6 +397,52 @@ fn walk_in(ps: &[Pipeline], captured: bool, f: &mut dyn FnMut(&Command, bool)) {
             walk_in(&c.compound, captured, f);
         }
     }
+}
+
+/// The byte ranges of `body` inside a PowerShell `if ($Param) { … }` or
+/// `if ($PSBoundParameters.ContainsKey('Param')) { … }`, with the parameter's lower-case
+/// name (the block's closing line included).
+fn conditional_blocks(body: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    let mut starts = Vec::new();
+    let mut at = 0;
+    for line in body.split_inclusive('\n') {
+        starts.push((at, line));
+        at += line.len();
+    }
+    let mut out = Vec::new();
+    for (k, (start, line)) in starts.iter().enumerate() {
+        let Some(param) = condition_param(line) else {
+            continue;
+        };
+        let mut quote = None;
+        let mut depth = 0i64;
+        let mut opened = false;
+        let mut end = body.len();
+        for (s, l) in &starts[k..] {
+            depth += brace_delta(l, &mut quote);
+            opened |= depth > 0;
+            if opened && depth <= 0 {
+                end = s + l.len();
+                break;
+            }
+        }
+        out.push((*start..end, param));
+    }
+    out
+}
+
+/// `p` for a line `if ($p) {` or `if ($PSBoundParameters.ContainsKey('p')) {`.
+fn condition_param(line: &str) -> Option<String> {
+    let t = line.trim().to_ascii_lowercase();
+    let rest = t.strip_prefix("if")?.trim_start().strip_prefix('(')?;
+    let cond = rest.rsplit_once(')')?.0.trim();
+    let cond = cond.trim_start_matches('(').trim_end_matches(')').trim();
+    if let Some(q) = cond.strip_prefix("$psboundparameters.containskey(") {
+        let name = q.trim_end_matches(')').trim_matches(['\'', '"']);
+        return (!name.is_empty()).then(|| name.to_string());
+    }
+    let name = var_name(cond);
+    (!name.is_empty()).then_some(name)
 }
 
 /// `1` for `$1`, `${1}`, `${1:-x}`.

@@ -1,0 +1,116 @@
+//! Running a file: what makes it a finding (downloaded or unpacked with no check in
+//! between, decoded, written by a heredoc), and installer helpers whose check depends on
+//! what the caller passes.
+
+use super::super::files::norm;
+use super::super::functions::var_name;
+use super::super::indicators::Family;
+use super::super::recognise::shebang_family;
+use super::super::rules::*;
+use super::super::Severity;
+use super::Scanner;
+
+impl Scanner<'_> {
+    /// `path` is run, by `family` (or directly): a script the text wrote from a heredoc is
+    /// scanned as what it is, and a download is checked for a verification in between.
+    pub(super) fn exec_file(
+        &mut self,
+        path: &str,
+        family: Option<Family>,
+        line: usize,
+        text: &str,
+    ) {
+        let mut path = path.replace('\\', "/");
+        if let Some(v) = self.vars.get(&var_name(&path)) {
+            // `$SDKMANAGER` set to a path earlier.
+            if self.files.is_tracked_or_unpacked(v) {
+                path = v.clone();
+            }
+        }
+        let path = &path;
+        if let Some((body, first)) = self.written.remove(&norm(path)) {
+            let fam = family
+                .or_else(|| shebang_family(&body))
+                .unwrap_or(Family::Shell);
+            if fam == Family::Shell {
+                self.text(&body, first);
+            } else {
+                let what = format!("{text} (a {} script written on line {first})", fam.label());
+                self.inline(fam, &body, false, false, line, &what);
+            }
+        }
+        let (rule, message) = if let Some(archive_line) = self.files.runs_unpacked(path) {
+            (
+                UNVERIFIED_DOWNLOAD_EXEC,
+                format!("runs {path}, unpacked from an archive downloaded on line {archive_line} with no checksum or signature check (CWE-494)"),
+            )
+        } else if let Some(d) = self.files.unverified_exec(path) {
+            if d.decoded {
+                (
+                    DECODE_TO_INTERPRETER,
+                    format!("runs {}, decoded from an embedded blob on line {}: the code that runs cannot be reviewed", d.path, d.line),
+                )
+            } else {
+                (
+                    UNVERIFIED_DOWNLOAD_EXEC,
+                    format!("runs {} downloaded on line {} with no checksum or signature check in between (CWE-494)", d.path, d.line),
+                )
+            }
+        } else {
+            return;
+        };
+        self.push(rule, Severity::High, line, text, message);
+    }
+
+    /// A call of a helper that downloads and runs an installer, whose check runs only
+    /// when given a parameter this call does not pass (`Install-Binary -Url U` with no
+    /// `-ExpectedSHA256Sum`). A splatted call (`@args`) may pass it: no finding.
+    pub(super) fn conditional_installer(
+        &mut self,
+        name: &str,
+        args: &[String],
+        line: usize,
+        text: &str,
+    ) {
+        let Some(t) = self.helpers.get(name) else {
+            return;
+        };
+        if !t.runs_download || t.verifies || t.verifies_if.is_empty() {
+            return;
+        }
+        // `function Install-Binary {` defines it.
+        let definition = text
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("function")
+            || args
+                .first()
+                .is_some_and(|a| a == "{" || a.starts_with("()"));
+        if definition {
+            return;
+        }
+        let passed = args.iter().any(|a| {
+            // `@params` splats a hashtable; `@('/install')` is an array.
+            a.strip_prefix('@').is_some_and(|v| {
+                !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            }) || a.strip_prefix('-').is_some_and(|flag| {
+                let flag = flag.trim_end_matches(':');
+                t.verifies_if.iter().any(|p| p.eq_ignore_ascii_case(flag))
+            })
+        });
+        if passed {
+            return;
+        }
+        let needs: Vec<String> = t.verifies_if.iter().map(|p| format!("-{p}")).collect();
+        self.push(
+            UNVERIFIED_DOWNLOAD_EXEC,
+            Severity::High,
+            line,
+            text,
+            format!(
+                "{name} downloads and runs a file, and checks it only when given {}: this call passes none, so it runs unverified (CWE-494)",
+                needs.join(" or ")
+            ),
+        );
+    }
+}
