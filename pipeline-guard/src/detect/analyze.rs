@@ -79,6 +79,8 @@ struct Scanner<'h> {
     /// The line of the last download written to standard output, not yet consumed
     /// (for `{ …; curl URL; } > file`).
     stdout_download: Option<usize>,
+    /// The directory `cd`, `pushd` or `Push-Location` last moved into.
+    cwd: Option<String>,
 }
 
 impl<'h> Scanner<'h> {
@@ -92,6 +94,7 @@ impl<'h> Scanner<'h> {
             downloaded_text: Vec::new(),
             written: HashMap::new(),
             stdout_download: None,
+            cwd: None,
         }
     }
 }
@@ -497,6 +500,12 @@ impl Scanner<'_> {
                         text,
                         "Invoke-Expression runs downloaded text: remote code with no integrity check (CWE-494)".into(),
                     );
+                } else if let [code] = argv.get(1..).unwrap_or(&[]) {
+                    // `Invoke-Expression .\setup.ps1`, `Invoke-Expression "bash ./setup.sh"`:
+                    // the string is a command line.
+                    if !code.starts_with('$') {
+                        self.text(code, line);
+                    }
                 }
                 return;
             }

@@ -10,6 +10,7 @@ use super::argv::unwrap;
 use super::files::{download_outputs, is_digest_program, verify_operands};
 use super::indicators::{is_download_program, program_name};
 use super::parse::{parse, Command, Pipeline};
+use super::recognise::extraction;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -43,6 +44,10 @@ pub(crate) struct Traits {
     pub verifies_if: Vec<String>,
     /// It runs a file it downloaded itself (an installer helper).
     pub runs_download: bool,
+    /// It unpacks the archive one parameter names into the directory another names
+    /// (`Expand-7ZipArchive -Path A -DestinationPath D`): positional numbers or
+    /// lower-case PowerShell parameter names.
+    pub unpacks: Option<(String, String)>,
     /// It runs its arguments as a command (`ensure() { "$@" || die; }`).
     pub wraps: bool,
     /// It runs the file a parameter names: `"1"` for `"$1" …`, or a PowerShell
@@ -163,6 +168,7 @@ impl Helpers {
         let mut digest_vars: Vec<String> = Vec::new();
         let mut executed: Vec<String> = Vec::new();
         let mut verified_at: Vec<usize> = Vec::new();
+        let mut unpacks: Option<(String, String)> = None;
         walk(&parsed.pipelines, &mut |c: &Command, piped: bool| {
             for a in &c.assignments {
                 note_param(&a.value, &mut params);
@@ -270,6 +276,14 @@ impl Helpers {
             if let Some(v) = target.map(|t| var_name(t)).filter(|v| !v.is_empty()) {
                 executed.push(v.to_ascii_lowercase());
             }
+            if let Some(x) = extraction(&name, args) {
+                if let (Some(a), Some(d)) = (x.archive, x.dir) {
+                    unpacks.get_or_insert((
+                        var_name(&a).to_ascii_lowercase(),
+                        var_name(&d).to_ascii_lowercase(),
+                    ));
+                }
+            }
             if self.downloads(&name) {
                 t.downloads = true;
                 if args.iter().any(|a| a == "$@" || a == "$*") {
@@ -355,6 +369,17 @@ impl Helpers {
                 .iter()
                 .any(|o| !o.is_empty() && o.eq_ignore_ascii_case(v))
         });
+        // Both operands must be the caller's: numbered or named parameters.
+        let param = |v: &str| -> Option<String> {
+            if v.is_empty() {
+                return None;
+            }
+            if let Some(n) = v.parse::<usize>().ok().or_else(|| params.get(v).copied()) {
+                return Some(n.to_string());
+            }
+            (!assigned.iter().any(|a| a == v)).then(|| v.to_string())
+        };
+        t.unpacks = unpacks.and_then(|(a, d)| Some((param(&a)?, param(&d)?)));
         t.runs_param = executed.into_iter().find_map(|v| {
             if let Some(n) = v.parse::<usize>().ok().or_else(|| params.get(&v).copied()) {
                 return Some(n.to_string());

@@ -204,7 +204,12 @@ pub(crate) fn extraction(name: &str, args: &[String]) -> Option<Extraction> {
             archive: positional(),
             dir: value_after(&["-d"]),
         }),
-        "7z" | "7za" | "7zr" if args.first().is_some_and(|a| a == "x" || a == "e") => {
+        // `7z.exe $ExtractMethod …` in a helper that takes `x` or `e` as a parameter.
+        "7z" | "7za" | "7zr"
+            if args
+                .first()
+                .is_some_and(|a| a == "x" || a == "e" || a.starts_with('$')) =>
+        {
             Some(Extraction {
                 archive: args.iter().skip(1).find(|a| !a.starts_with('-')).cloned(),
                 dir: args

@@ -39,7 +39,19 @@ impl Scanner<'_> {
                 self.inline(fam, &body, false, false, line, &what);
             }
         }
-        let (rule, message) = if let Some(archive_line) = self.files.runs_unpacked(path) {
+        // `Push-Location $dir` then `.\setup.ps1`: a relative path (not a bare name, which
+        // is looked up on PATH) is under that directory.
+        let in_cwd = self.cwd.as_ref().and_then(|dir| {
+            let rel = path.strip_prefix("./").unwrap_or(path);
+            let relative = path.starts_with("./") || rel.contains('/');
+            (relative && !rel.starts_with(['/', '$', '~']) && !rel.is_empty())
+                .then(|| format!("{dir}/{rel}"))
+        });
+        let unpacked = self
+            .files
+            .runs_unpacked(path)
+            .or_else(|| in_cwd.and_then(|p| self.files.runs_unpacked(&p)));
+        let (rule, message) = if let Some(archive_line) = unpacked {
             (
                 UNVERIFIED_DOWNLOAD_EXEC,
                 format!("runs {path}, unpacked from an archive downloaded on line {archive_line} with no checksum or signature check (CWE-494)"),

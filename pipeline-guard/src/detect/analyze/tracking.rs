@@ -141,12 +141,38 @@ impl Scanner<'_> {
             self.files.decoded(stdout_to.map(norm), line);
         } else if let Some(ops) = verify_operands(name, args) {
             self.files.verified(&ops, true);
-        } else if helper.is_some_and(|t| t.verifies) {
+        } else if helper.as_ref().is_some_and(|t| t.verifies) {
             self.files.verified(args, true);
         } else if is_digest_program(name) && consumed {
             self.files.verified(args, false);
         } else if matches!(name, "mv" | "cp" | "install") {
             self.files.copied(name, args);
+        } else if matches!(
+            name,
+            "cd" | "pushd" | "push-location" | "set-location" | "sl"
+        ) {
+            self.cwd = args
+                .iter()
+                .find(|a| !a.starts_with('-'))
+                .map(|d| norm(d).trim_end_matches('/').to_string());
+        } else if let Some((archive, dir)) = helper.as_ref().and_then(|t| t.unpacks.clone()) {
+            // `Expand-7ZipArchive -Path A -DestinationPath D`: a helper that unpacks.
+            let operand = |p: &str| match p.parse::<usize>() {
+                Ok(n) => args
+                    .iter()
+                    .filter(|a| !a.starts_with('-'))
+                    .nth(n.saturating_sub(1))
+                    .cloned(),
+                Err(_) => {
+                    let flag = format!("-{p}");
+                    args.iter()
+                        .position(|a| a.eq_ignore_ascii_case(&flag))
+                        .and_then(|k| args.get(k + 1).cloned())
+                }
+            };
+            if let Some(a) = operand(&archive) {
+                self.files.unpacked(Some(&a), operand(&dir), false, line);
+            }
         }
     }
 }

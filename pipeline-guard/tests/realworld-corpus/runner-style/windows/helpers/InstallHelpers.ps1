@@ -49,3 +49,13 @@ Export-ModuleMember -Function @(
     'Install-Binary'
     'Get-WithRetry'
 )
+
+function Expand-With7Zip {
+    Param (
+        [string] $Path,
+        [string] $DestinationPath,
+        [char] $Method = "x"
+    )
+    7z.exe $Method "$Path" -o"$DestinationPath" -y | Out-Null
+    if ($LASTEXITCODE -ne 0) { exit 1 }
+}
