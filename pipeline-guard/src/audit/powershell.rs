@@ -89,6 +89,46 @@ fn flatten_arrays(line: &str) -> String {
     out
 }
 
+/// `X | Out-File [-Append] [-FilePath] F …` as `echo X >> F` (or `X >> F` for a command).
+fn out_file(line: &str) -> Option<String> {
+    let lower = line.to_ascii_lowercase();
+    let at = lower.find("| out-file ")?;
+    let left = line[..at].trim();
+    let words: Vec<&str> = line[at + "| out-file ".len()..]
+        .split_whitespace()
+        .collect();
+    let path = match words
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case("-filepath"))
+    {
+        Some(k) => words.get(k + 1)?,
+        None => words.iter().find(|w| !w.starts_with('-'))?,
+    };
+    let op = if words.iter().any(|w| w.eq_ignore_ascii_case("-append")) {
+        ">>"
+    } else {
+        ">"
+    };
+    let left = if left.starts_with(['\'', '"']) {
+        format!("echo {left}")
+    } else {
+        left.to_string()
+    };
+    Some(format!("{left} {op} {path}"))
+}
+
+/// `Join-Path A B` (two plain operands) as `A/B`.
+fn join_path(value: &str) -> Option<String> {
+    let rest = value
+        .strip_prefix("Join-Path ")
+        .or_else(|| value.strip_prefix("join-path "))?;
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    match words.as_slice() {
+        [a, b] if !a.starts_with('-') && !b.starts_with('-') => Some(format!("{a}/{b}")),
+        _ => None,
+    }
+}
+
 /// Where the first `)` outside quotes is.
 fn unquoted_close(text: &str) -> Option<usize> {
     let mut quote: Option<char> = None;
@@ -110,6 +150,10 @@ fn line_as_shell(line: &str) -> String {
     let mut t = fold_names(line.trim());
     if let Some(call) = download_file_call(&t) {
         return call;
+    }
+    // `"$dir\bin" | Out-File -Append -FilePath $env:GITHUB_PATH`: output appended to a file.
+    if let Some(appended) = out_file(&t) {
+        return appended;
     }
     // A string alone on a line is output, not a command (`'Install-Binary'` in a list).
     if t.starts_with(['\'', '"']) {
@@ -138,6 +182,10 @@ fn line_as_shell(line: &str) -> String {
         let after = after.trim_start();
         if !name.is_empty() && after.starts_with('=') && !after.starts_with("==") {
             let value = after[1..].trim();
+            // `$p = Join-Path A B` is the path `A/B`.
+            if let Some(joined) = join_path(value) {
+                return format!("{name}={joined}");
+            }
             let command =
                 value.starts_with(|c: char| c.is_ascii_alphabetic() || c == '(' || c == '&');
             let value = value.trim_start_matches('&').trim_start();
@@ -181,6 +229,7 @@ pub(crate) fn as_shell(code: &str) -> String {
     let mut out = String::with_capacity(code.len() + 16);
     let mut continued = false;
     let mut open_array = false;
+    let mut pending_close = false;
     for line in without_block_comments(code).lines() {
         let mut t = if continued {
             // Inside a command continued with a backtick: no line is a command of its own.
@@ -203,7 +252,16 @@ pub(crate) fn as_shell(code: &str) -> String {
             open_array = true;
             t = format!("{head} \\");
         }
+        // `$p = Start-Process `⏎ …`: the substitution closes where the command ends.
+        if let Some(head) = t.strip_suffix(" \\)") {
+            t = format!("{head} \\");
+            pending_close = true;
+        }
         continued = t.ends_with('\\');
+        if !continued && pending_close {
+            t.push_str(" )");
+            pending_close = false;
+        }
         out.push_str(&t);
         out.push('\n');
     }
@@ -233,10 +291,10 @@ mod tests {
 
     #[test]
     fn rewrites_line_for_line() {
-        let ps = "<#\n  doc\n#>\n$p = Invoke-DownloadWithRetry -Url $U # c\n& $P -y `\n  -x\n(New-Object Net.WebClient).DownloadFile($u, \"C:\\t\\a.exe\")\n";
+        let ps = "<#\n  doc\n#>\n$p = Invoke-DownloadWithRetry -Url $U # c\n& $P -y `\n  -x\n(New-Object Net.WebClient).DownloadFile($u, \"C:\\t\\a.exe\")\n$r = Start-Process `\n  -FilePath $i `\n  -Wait\n";
         assert_eq!(
             as_shell(ps),
-            "\n\n\np=$( Invoke-DownloadWithRetry -Url $u)\n$p -y \\\n-x\ncurl -o \"C:/t/a.exe\" $u\n"
+            "\n\n\np=$( Invoke-DownloadWithRetry -Url $u)\n$p -y \\\n-x\ncurl -o \"C:/t/a.exe\" $u\nr=$( Start-Process \\\n-FilePath $i \\\n-Wait )\n"
         );
     }
 

@@ -251,6 +251,11 @@ impl Scanner<'_> {
     ) {
         let line = lines.line_of(cmd.start);
         self.assignments(&cmd.assignments, line);
+        if cmd.words.is_empty() {
+            // `PATH=$dir/bin:$PATH`
+            let values: Vec<String> = cmd.assignments.iter().map(|w| w.value.clone()).collect();
+            self.path_addition("export", &values, None, line, text);
+        }
         if cmd
             .assignments
             .last()
@@ -302,6 +307,8 @@ impl Scanner<'_> {
                     .and_then(|o| cmd.words.get(o + 1..))
                     .unwrap_or(&[]);
                 self.assignments(words, line);
+                let values: Vec<String> = words.iter().map(|w| w.value.clone()).collect();
+                self.path_addition("export", &values, None, line, text);
                 return;
             }
             if let Some(prog) = self.program_in_variable(&a0) {
@@ -339,7 +346,9 @@ impl Scanner<'_> {
                 }
             }
             self.conditional_installer(&name, args, line, text);
-            if let Some(dest) = extraction(&name, args) {
+            self.path_addition(&name, args, stdout_to, line, text);
+            if let Some(mut dest) = extraction(&name, args) {
+                dest.archive = dest.archive.map(|a| self.resolve_leading_var(&a));
                 self.files.unpacked(
                     dest.archive.as_deref(),
                     dest.dir,

@@ -276,6 +276,19 @@ impl Helpers {
             if let Some(v) = target.map(|t| var_name(t)).filter(|v| !v.is_empty()) {
                 executed.push(v.to_ascii_lowercase());
             }
+            // An installer given a file runs it (`Start-Process $installer -ArgumentList
+            // '/quiet', $FilePath`, `msiexec /i $pkg`, `dpkg -i "$1"`).
+            let installer = matches!(
+                name.as_str(),
+                "dpkg" | "rpm" | "msiexec" | "installer" | "start-process"
+            );
+            if installer {
+                executed.extend(
+                    args.iter()
+                        .map(|a| var_name(a.trim_matches(['"', '`'])).to_ascii_lowercase())
+                        .filter(|v| !v.is_empty()),
+                );
+            }
             if let Some(x) = extraction(&name, args) {
                 if let (Some(a), Some(d)) = (x.archive, x.dir) {
                     unpacks.get_or_insert((
@@ -347,13 +360,18 @@ impl Helpers {
                 t.prints_path = true;
             }
         });
+        let declared = declared_params(body);
+        let caller_sets = |v: &str| match &declared {
+            Some(d) => d.iter().any(|p| p == v),
+            None => !assigned.iter().any(|a| a == v),
+        };
         // A check inside `if ($Param) { … }` runs only when the caller passes `-Param`.
         let blocks = conditional_blocks(body);
         t.verifies = digest && compares;
         for at in verified_at {
             let guard = blocks
                 .iter()
-                .filter(|(r, p)| r.contains(&at) && !assigned.contains(p))
+                .filter(|(r, p)| r.contains(&at) && caller_sets(p))
                 .min_by_key(|(r, _)| r.len());
             match guard {
                 Some((_, p)) if !t.verifies_if.contains(p) => t.verifies_if.push(p.clone()),
@@ -377,17 +395,64 @@ impl Helpers {
             if let Some(n) = v.parse::<usize>().ok().or_else(|| params.get(v).copied()) {
                 return Some(n.to_string());
             }
-            (!assigned.iter().any(|a| a == v)).then(|| v.to_string())
+            caller_sets(v).then(|| v.to_string())
         };
         t.unpacks = unpacks.and_then(|(a, d)| Some((param(&a)?, param(&d)?)));
         t.runs_param = executed.into_iter().find_map(|v| {
             if let Some(n) = v.parse::<usize>().ok().or_else(|| params.get(&v).copied()) {
                 return Some(n.to_string());
             }
-            (!assigned.contains(&v) && v.chars().any(|c| c.is_ascii_alphabetic())).then_some(v)
+            let named = match &declared {
+                Some(d) => d.contains(&v),
+                None => !assigned.contains(&v) && v.chars().any(|c| c.is_ascii_alphabetic()),
+            };
+            named.then_some(v)
         });
         t
     }
+}
+
+/// The (lower-case) parameters a PowerShell `param( … )` block at the top of `body`
+/// declares, or `None` when there is no such block.
+fn declared_params(body: &str) -> Option<Vec<String>> {
+    let lower = body.to_ascii_lowercase();
+    let start = lower.find("param")?;
+    let before = lower[..start].trim();
+    if !before.is_empty() && !before.ends_with('{') {
+        return None;
+    }
+    let open = start + lower[start..].find('(')?;
+    if !lower[start + 5..open].trim().is_empty() {
+        return None;
+    }
+    let mut depth = 0i32;
+    let mut end = lower.len();
+    for (i, c) in lower[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = open + i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let block = &lower[open..end];
+    Some(
+        block
+            .split('$')
+            .skip(1)
+            .map(|r| {
+                r.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .filter(|n| !n.is_empty() && n != "true" && n != "false" && n != "null")
+            .collect(),
+    )
 }
 
 /// Digest programs, as they appear in a substitution's text.

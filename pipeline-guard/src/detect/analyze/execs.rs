@@ -125,4 +125,58 @@ impl Scanner<'_> {
             ),
         );
     }
+
+    /// `$dir/rest` with `dir` replaced by the plain value the script assigned to it.
+    pub(super) fn resolve_leading_var(&self, path: &str) -> String {
+        let (head, rest) = match path.find('/') {
+            Some(i) => (&path[..i], &path[i..]),
+            None => (path, ""),
+        };
+        match self.vars.get(&var_name(head)) {
+            Some(v) if !v.is_empty() => format!("{v}{rest}"),
+            _ => path.to_string(),
+        }
+    }
+
+    /// A directory put on PATH for what runs next (`echo DIR >> $GITHUB_PATH`,
+    /// `export PATH=DIR:$PATH`) that was unpacked from an unverified download: every
+    /// later program found there runs unverified code.
+    pub(super) fn path_addition(
+        &mut self,
+        name: &str,
+        args: &[String],
+        stdout_to: Option<&str>,
+        line: usize,
+        text: &str,
+    ) {
+        let dirs: Vec<String> = match (name, stdout_to) {
+            ("echo" | "printf", Some(to)) if to.to_ascii_lowercase().ends_with("github_path") => {
+                args.iter()
+                    .filter(|a| !a.starts_with('-'))
+                    .cloned()
+                    .collect()
+            }
+            ("export", _) => args
+                .iter()
+                .filter_map(|a| a.strip_prefix("PATH="))
+                .flat_map(|v| v.split(':').map(str::to_string).collect::<Vec<_>>())
+                .collect(),
+            _ => return,
+        };
+        for dir in dirs {
+            let dir = self.resolve_leading_var(&norm(&dir));
+            if dir.is_empty() || dir.contains("$PATH") || dir.contains("${PATH}") {
+                continue;
+            }
+            if let Some(from) = self.files.runs_unpacked(&dir) {
+                self.push(
+                    UNVERIFIED_DOWNLOAD_EXEC,
+                    Severity::High,
+                    line,
+                    text,
+                    format!("puts {dir} on PATH, unpacked from an archive downloaded on line {from} with no checksum or signature check: the programs later steps run from there are unverified (CWE-494)"),
+                );
+            }
+        }
+    }
 }
