@@ -81,6 +81,9 @@ struct Scanner<'h> {
     stdout_download: Option<usize>,
     /// The directory `cd`, `pushd` or `Push-Location` last moved into.
     cwd: Option<String>,
+    /// Every assignment's value as written, substitutions included
+    /// (`F="$(brew --repository)/…/rustup.rb"`), for paths built from commands.
+    templates: HashMap<String, String>,
 }
 
 impl<'h> Scanner<'h> {
@@ -95,6 +98,7 @@ impl<'h> Scanner<'h> {
             written: HashMap::new(),
             stdout_download: None,
             cwd: None,
+            templates: HashMap::new(),
         }
     }
 }
@@ -466,6 +470,18 @@ impl Scanner<'_> {
                     .filter(|a| is_package_file(a) || brew && a.ends_with(".rb"))
                 {
                     self.exec_file(a, None, line, text);
+                }
+                if brew
+                    && argv
+                        .get(1)
+                        .is_some_and(|a| a == "install" || a == "reinstall")
+                {
+                    // `curl -o $TAP/Formula/r/rustup.rb URL` then `brew install rustup`.
+                    for a in argv.iter().skip(2).filter(|a| !a.starts_with('-')) {
+                        if let Some(f) = self.tap_formula(a) {
+                            self.exec_file(&f, None, line, text);
+                        }
+                    }
                 }
                 return;
             }

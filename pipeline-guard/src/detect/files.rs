@@ -404,6 +404,15 @@ impl FileTracker {
         Some(self.unpacked.remove(k).1)
     }
 
+    /// Paths of downloads not verified and not yet reported.
+    pub(crate) fn unverified_paths(&self) -> Vec<String> {
+        self.downloads
+            .iter()
+            .filter(|d| !d.verified && !d.reported && !d.decoded)
+            .map(|d| d.path.clone())
+            .collect()
+    }
+
     /// The unverified, not yet reported download at `path`, marked reported.
     pub(crate) fn unverified_exec(&mut self, path: &str) -> Option<Download> {
         let p = norm(path);

@@ -179,4 +179,23 @@ impl Scanner<'_> {
             }
         }
     }
+
+    /// The unverified download that is the Homebrew formula or cask `name` (`rustup`,
+    /// `local/temp/parallels`): a `NAME.rb` written under a tap's `Formula` or `Casks`
+    /// directory. `brew install NAME` then runs its Ruby code.
+    pub(super) fn tap_formula(&self, name: &str) -> Option<String> {
+        let stem = norm(name.rsplit('/').next().unwrap_or(name));
+        let file = format!("{stem}.rb");
+        self.files.unverified_paths().into_iter().find(|p| {
+            let full = self
+                .templates
+                .get(&var_name(p))
+                .map_or_else(|| p.clone(), |t| norm(t));
+            let in_tap = ["/Formula/", "/Casks/", "Casks/", "/Taps/"]
+                .iter()
+                .any(|d| full.contains(d))
+                || full.to_ascii_lowercase().contains("cask");
+            in_tap && (full.ends_with(&format!("/{file}")) || full == file)
+        })
+    }
 }

@@ -19,6 +19,7 @@ impl Scanner<'_> {
                 continue;
             };
             let name = name.trim_end_matches('+').to_string();
+            self.templates.insert(name.clone(), value.to_string());
             let mut plain = Some(value.to_string());
             for sub in &w.subs {
                 plain = None;
