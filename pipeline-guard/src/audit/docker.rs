@@ -55,11 +55,66 @@ fn strip_flags(s: &str) -> &str {
     t
 }
 
+/// The shell-form `RUN`s of one build stage (with `WORKDIR` as `cd` and `ENV` as
+/// `export`), gathered into one script at their own line numbers: each `RUN` runs in the
+/// filesystem the ones before it left, so a tool downloaded in one `RUN` and run in a
+/// later one is one flow.
+#[derive(Default)]
+struct Stage {
+    lang: Option<Lang>,
+    text: String,
+    lines: usize,
+}
+
+impl Stage {
+    /// Adds `code` (in `lang`), whose first line is `first_line` of the file.
+    fn add(&mut self, lang: Lang, first_line: usize, code: &str, out: &mut Vec<Finding>) {
+        if self.lang.is_some_and(|l| l != lang) {
+            self.flush(out);
+        }
+        self.lang = Some(lang);
+        while self.lines + 1 < first_line {
+            self.text.push('\n');
+            self.lines += 1;
+        }
+        self.text.push_str(code);
+        self.text.push('\n');
+        self.lines += code.lines().count().max(1);
+    }
+
+    /// Scans what was gathered, and starts again (a new `FROM`, another `SHELL`).
+    fn flush(&mut self, out: &mut Vec<Finding>) {
+        if let Some(lang) = self.lang.take() {
+            let prog = if lang == Lang::PowerShell {
+                "pwsh"
+            } else {
+                "sh"
+            };
+            out.extend(scan_block(lang, prog, &self.text, 1, 1));
+        }
+        self.text.clear();
+        self.lines = 0;
+    }
+}
+
+/// `ENV A=1 B="x y"` or `ENV A 1` as shell `export` lines.
+fn env_as_export(rest: &str) -> String {
+    let rest = rest.trim();
+    let first = rest.split_whitespace().next().unwrap_or("");
+    if first.contains('=') {
+        format!("export {rest}")
+    } else {
+        let value = rest[first.len()..].trim();
+        format!("export {first}=\"{value}\"")
+    }
+}
+
 /// Scans a Dockerfile.
 pub(crate) fn scan(text: &str) -> Vec<Finding> {
     let lines: Vec<&str> = text.lines().collect();
     let esc = escape_char(&lines);
     let mut findings = Vec::new();
+    let mut stage = Stage::default();
     let mut shell = (Lang::Shell, "sh".to_string());
     let mut i = 0;
     while i < lines.len() {
@@ -114,6 +169,20 @@ pub(crate) fn scan(text: &str) -> Vec<Finding> {
             }
         }
         match kw.as_str() {
+            "FROM" => stage.flush(&mut findings),
+            "WORKDIR" if shell.0 == Lang::Shell => {
+                let dir = parts.join(" ").replace('\\', " ");
+                stage.add(
+                    Lang::Shell,
+                    start + 1,
+                    &format!("cd {}", dir.trim()),
+                    &mut findings,
+                );
+            }
+            "ENV" if shell.0 == Lang::Shell => {
+                let env = parts.join(" ").replace('\\', " ");
+                stage.add(Lang::Shell, start + 1, &env_as_export(&env), &mut findings);
+            }
             "SHELL" => {
                 if let Ok(argv) = serde_json::from_str::<Vec<String>>(rest.trim()) {
                     let (lang, prog) = classify_interpreter(&argv.join(" "));
@@ -147,7 +216,11 @@ pub(crate) fn scan(text: &str) -> Vec<Finding> {
                         Some(spec) => classify_interpreter(spec.trim()),
                         None => shell.clone(),
                     };
-                    findings.extend(scan_block(lang, &prog, &script, line + parts.len(), line));
+                    if matches!(lang, Lang::Shell | Lang::PowerShell) {
+                        stage.add(lang, line + parts.len(), &script, &mut findings);
+                    } else {
+                        findings.extend(scan_block(lang, &prog, &script, line + parts.len(), line));
+                    }
                     continue;
                 }
                 let mut script = body.to_string();
@@ -156,11 +229,17 @@ pub(crate) fn scan(text: &str) -> Vec<Finding> {
                     script.push_str(h);
                 }
                 let (lang, prog) = &shell;
-                findings.extend(scan_block(*lang, prog, &script, line, line));
+                if matches!(lang, Lang::Shell | Lang::PowerShell) {
+                    stage.add(*lang, line, &script, &mut findings);
+                } else {
+                    findings.extend(scan_block(*lang, prog, &script, line, line));
+                }
             }
             _ => {}
         }
     }
+    stage.flush(&mut findings);
+    findings.sort_by_key(|f| f.line);
     findings
 }
 
@@ -195,5 +274,16 @@ mod tests {
             lr("FROM x\nSHELL [\"pwsh\", \"-Command\"]\nRUN iex (iwr https://x/i.ps1)\n"),
             vec![(3, "GUARD007")]
         );
+    }
+
+    #[test]
+    fn runs_of_a_stage_are_one_flow() {
+        let two_runs = "FROM debian\nWORKDIR /opt\nRUN curl -fsSL -o tool.tgz https://x/tool.tgz \\\n && tar -xzf tool.tgz -C /opt/tool\nENV PATH=/opt/tool/bin:$PATH\nRUN tool --version\n";
+        assert_eq!(lr(two_runs), vec![(5, "GUARD005")]);
+        // A new stage starts from another filesystem.
+        let staged = "FROM debian AS a\nRUN curl -fsSL -o /usr/local/bin/t https://x/t\nFROM debian\nRUN /usr/local/bin/t\n";
+        assert!(lr(staged).is_empty());
+        let same = "FROM debian\nRUN curl -fsSL -o /usr/local/bin/t https://x/t\n\n# later\nRUN chmod +x /usr/local/bin/t && /usr/local/bin/t\n";
+        assert_eq!(lr(same), vec![(5, "GUARD005")]);
     }
 }

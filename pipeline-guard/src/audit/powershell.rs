@@ -117,6 +117,24 @@ fn out_file(line: &str) -> Option<String> {
     Some(format!("{left} {op} {path}"))
 }
 
+/// The command line in `"CMD" | Should -ReturnZeroExitCode` (or `-MatchCommandOutput`),
+/// which runs `CMD`.
+fn pester_command(line: &str) -> Option<String> {
+    let (left, right) = line.rsplit_once('|')?;
+    let right = right.trim().to_ascii_lowercase();
+    let runs = right.starts_with("should ")
+        && (right.contains("-returnzeroexitcode") || right.contains("-matchcommandoutput"));
+    if !runs {
+        return None;
+    }
+    let left = left.trim();
+    let inner = left
+        .strip_prefix('"')
+        .and_then(|l| l.strip_suffix('"'))
+        .or_else(|| left.strip_prefix('\'').and_then(|l| l.strip_suffix('\'')))?;
+    Some(inner.to_string())
+}
+
 /// `Join-Path A B` (two plain operands) as `A/B`.
 fn join_path(value: &str) -> Option<String> {
     let rest = value
@@ -150,6 +168,11 @@ fn line_as_shell(line: &str) -> String {
     let mut t = fold_names(line.trim());
     if let Some(call) = download_file_call(&t) {
         return call;
+    }
+    // `"python -c '…'" | Should -ReturnZeroExitCode`: a Pester operator (runner-images'
+    // tests) that runs the string as a command line.
+    if let Some(command) = pester_command(&t) {
+        return command;
     }
     // `"$dir\bin" | Out-File -Append -FilePath $env:GITHUB_PATH`: output appended to a file.
     if let Some(appended) = out_file(&t) {

@@ -356,6 +356,7 @@ impl Scanner<'_> {
                 self.files.unpacked(
                     dest.archive.as_deref(),
                     dest.dir,
+                    dest.member.as_deref(),
                     matches!(stdin, Stdin::Download),
                     line,
                 );

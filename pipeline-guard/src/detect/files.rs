@@ -324,7 +324,29 @@ impl FileTracker {
             ops
         };
         let [src, dst] = ops.as_slice() else { return };
+        let dst = {
+            // `mv pkg/tool /usr/local/bin`: into a directory on PATH.
+            let d = norm(dst);
+            let d = d.trim_end_matches('/');
+            if d.ends_with("/bin") || d.ends_with("/sbin") || d == "/bin" || dst.ends_with('/') {
+                format!("{d}/{}", norm(src).rsplit('/').next().unwrap_or(""))
+            } else {
+                d.to_string()
+            }
+        };
+        let dst = &dst;
         let Some(d) = self.downloads.iter().find(|d| d.path == norm(src)).cloned() else {
+            // A program out of a directory unpacked from an unverified download.
+            if let Some(line) = self.unpacked_line(src) {
+                self.downloads.retain(|x| x.path != norm(dst));
+                self.downloads.push(Download {
+                    path: norm(dst),
+                    line,
+                    verified: false,
+                    reported: false,
+                    decoded: false,
+                });
+            }
             return;
         };
         if name == "mv" {
@@ -344,6 +366,7 @@ impl FileTracker {
         &mut self,
         archive: Option<&str>,
         dir: Option<String>,
+        member: Option<&str>,
         stdin_download: bool,
         line: usize,
     ) {
@@ -364,7 +387,13 @@ impl FileTracker {
                 // the archive count (anything else may be the repository's own script).
                 None => match archive.map(archive_stem) {
                     Some(stem) if !stem.is_empty() => stem,
-                    _ => return,
+                    // `tar -x - pkg-1.0/bin/tool`: the member's top directory.
+                    _ => match member
+                        .and_then(|m| norm(m).split_once('/').map(|(d, _)| d.to_string()))
+                    {
+                        Some(d) if !d.is_empty() && d != "." => d,
+                        _ => return,
+                    },
                 },
             };
             self.unpacked.push((d, l));
@@ -384,8 +413,18 @@ impl FileTracker {
     /// Whether `path` is a program inside a directory unpacked from an unverified
     /// download (the first such run per archive only), and that download's line.
     pub(crate) fn runs_unpacked(&mut self, path: &str) -> Option<usize> {
+        let k = self.unpacked_index(path)?;
+        Some(self.unpacked.remove(k).1)
+    }
+
+    /// The line of the unverified download `path` was unpacked from, if it was.
+    fn unpacked_line(&self, path: &str) -> Option<usize> {
+        self.unpacked_index(path).map(|k| self.unpacked[k].1)
+    }
+
+    fn unpacked_index(&self, path: &str) -> Option<usize> {
         let p = norm(path);
-        let k = self.unpacked.iter().position(|(dir, _)| {
+        self.unpacked.iter().position(|(dir, _)| {
             let plain = p
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_./-+$".contains(c));
@@ -400,8 +439,7 @@ impl FileTracker {
                 p.strip_prefix(dir.as_str())
                     .is_some_and(|r| r.starts_with('/'))
             }
-        })?;
-        Some(self.unpacked.remove(k).1)
+        })
     }
 
     /// Paths of downloads not verified and not yet reported.

@@ -157,6 +157,8 @@ pub(crate) struct Extraction {
     pub archive: Option<String>,
     /// The destination directory (`None`: the current one).
     pub dir: Option<String>,
+    /// The first member named for extraction (`tar -xf - pkg-1.0/bin/tool`), if any.
+    pub member: Option<String>,
 }
 
 /// `tar -x[f F] [-C D]`, `unzip F [-d D]`, `7z x F [-oD]`, `Expand-Archive [-Path] F
@@ -198,11 +200,33 @@ pub(crate) fn extraction(name: &str, args: &[String]) -> Option<Extraction> {
                 args.iter()
                     .find_map(|a| a.strip_prefix("--directory=").map(str::to_string))
             });
-            Some(Extraction { archive, dir })
+            // Members: operands that are neither the bundle, the archive nor the directory.
+            let member = args
+                .iter()
+                .enumerate()
+                .filter(|(k, a)| {
+                    let prev = if *k > 0 { args[k - 1].as_str() } else { "" };
+                    let takes_value = prev == "-f"
+                        || prev == "-C"
+                        || prev == "--directory"
+                        || (*k == 1 && bundled && first.ends_with('f'))
+                        || (!prev.starts_with("--")
+                            && prev.starts_with('-')
+                            && prev.ends_with('f'));
+                    *k > 0 && !a.starts_with('-') && !takes_value
+                })
+                .map(|(_, a)| a.clone())
+                .next();
+            Some(Extraction {
+                archive,
+                dir,
+                member,
+            })
         }
         "unzip" => Some(Extraction {
             archive: positional(),
             dir: value_after(&["-d"]),
+            member: None,
         }),
         // `7z.exe $ExtractMethod …` in a helper that takes `x` or `e` as a parameter.
         "7z" | "7za" | "7zr"
@@ -215,11 +239,13 @@ pub(crate) fn extraction(name: &str, args: &[String]) -> Option<Extraction> {
                 dir: args
                     .iter()
                     .find_map(|a| a.strip_prefix("-o").map(str::to_string)),
+                member: None,
             })
         }
         "expand-archive" => Some(Extraction {
             archive: value_after(&["-Path", "-LiteralPath"]).or_else(positional),
             dir: value_after(&["-DestinationPath"]),
+            member: None,
         }),
         _ => None,
     }

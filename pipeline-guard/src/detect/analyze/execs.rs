@@ -27,6 +27,19 @@ impl Scanner<'_> {
                 path = v.clone();
             }
         }
+        if !self.files.is_tracked_or_unpacked(&path) {
+            // `-o "$INSTALL_DIR/nvm.sh"` with `INSTALL_DIR="$(nvm_install_dir)"`, then
+            // `. "$(nvm_install_dir)/nvm.sh"`: the same path, spelt two ways.
+            let wanted = self.resolve_template(&path);
+            if let Some(d) = self
+                .files
+                .unverified_paths()
+                .into_iter()
+                .find(|d| self.resolve_template(d) == wanted)
+            {
+                path = d;
+            }
+        }
         let path = &path;
         if let Some((body, first)) = self.written.remove(&norm(path)) {
             let fam = family
@@ -124,6 +137,20 @@ impl Scanner<'_> {
                 needs.join(" or ")
             ),
         );
+    }
+
+    /// `$dir/rest` with `dir` replaced by the value as written the script assigned to
+    /// it (`$(nvm_install_dir)/nvm.sh`), normalised.
+    fn resolve_template(&self, path: &str) -> String {
+        let p = norm(path);
+        let (head, rest) = match p.find('/') {
+            Some(i) => (&p[..i], &p[i..]),
+            None => (p.as_str(), ""),
+        };
+        match self.templates.get(&var_name(head)) {
+            Some(v) if !v.is_empty() => norm(&format!("{v}{rest}")),
+            _ => p,
+        }
     }
 
     /// `$dir/rest` with `dir` replaced by the plain value the script assigned to it.

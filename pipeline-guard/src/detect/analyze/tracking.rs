@@ -172,7 +172,8 @@ impl Scanner<'_> {
                 }
             };
             if let Some(a) = operand(&archive) {
-                self.files.unpacked(Some(&a), operand(&dir), false, line);
+                self.files
+                    .unpacked(Some(&a), operand(&dir), None, false, line);
             }
         }
     }
