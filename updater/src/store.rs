@@ -47,7 +47,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
+    sync_after_rename(path, dir)
+}
+
+/// Makes a rename into `dir` durable. Unix: `fsync` of the directory. Windows: the
+/// renamed file is flushed again (`FlushFileBuffers`), which on NTFS forces the metadata
+/// journal holding the rename to disk; directories cannot be flushed themselves.
+#[cfg(unix)]
+fn sync_after_rename(_path: &Path, dir: &Path) -> std::io::Result<()> {
     sync_dir(dir)
+}
+
+#[cfg(windows)]
+fn sync_after_rename(path: &Path, _dir: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .sync_all()
 }
 
 /// The directory holding `path` (`.` for a bare file name).
@@ -60,10 +76,32 @@ pub fn parent_dir(path: &Path) -> &Path {
 
 /// `fsync`s a directory so that renames and removals in it are durable.
 ///
+/// On Windows a directory cannot be flushed (opening one as a file is refused, and
+/// `FlushFileBuffers` does not take directory handles): NTFS journals renames and
+/// removals in its metadata log, so after a crash the directory holds the old entry or
+/// the new one, never a torn one; this then only checks that `dir` is a directory.
+///
 /// # Errors
 /// Any IO error opening or syncing the directory.
+#[cfg(unix)]
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// See the unix version: on Windows, checks that `dir` is a directory.
+///
+/// # Errors
+/// `dir` is missing or not a directory.
+#[cfg(windows)]
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    if std::fs::metadata(dir)?.is_dir() {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("{} is not a directory", dir.display()),
+        ))
+    }
 }
 
 /// Trusted metadata files, one per role, named `ENCODED_ROLE.json` in one directory.

@@ -48,30 +48,16 @@ pub(super) fn sync_file(path: &Path) -> io::Result<()> {
     fs::OpenOptions::new().write(true).open(path)?.sync_all()
 }
 
-/// Makes renames and removals in `dir` durable.
-#[cfg(unix)]
+/// Makes renames and removals in `dir` durable ([`crate::store::sync_dir`]: `fsync` of
+/// the directory on unix; on Windows NTFS's metadata journal).
 pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     crate::store::sync_dir(dir)
 }
 
-/// Directories cannot be flushed through `std` on Windows; NTFS journals metadata.
-#[cfg(windows)]
-pub(super) fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
-}
-
-/// Whether two paths name the same file (same device and inode: hard links count).
-#[cfg(unix)]
+/// Whether two paths name the same file: same device and inode on unix, same volume
+/// serial number and file index on Windows (the `same-file` crate), so hard links count.
 pub(super) fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
-    use std::os::unix::fs::MetadataExt;
-    let (a, b) = (fs::metadata(a)?, fs::metadata(b)?);
-    Ok(a.dev() == b.dev() && a.ino() == b.ino())
-}
-
-/// Whether two paths name the same file (after resolving links and `..`).
-#[cfg(windows)]
-pub(super) fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
-    Ok(fs::canonicalize(a)? == fs::canonicalize(b)?)
+    same_file::is_same_file(a, b)
 }
 
 /// Moves `new` over `exe` in one atomic `rename(2)`: at every instant `exe` names
