@@ -1,4 +1,5 @@
-//! Crash safety of `Installer::install` under SIGKILL.
+//! Crash safety of `Installer::install` under SIGKILL (on Windows, `TerminateProcess`,
+//! which ends the process as abruptly).
 //!
 //! The parent test re-executes this test binary, running only [`crash_child`], which
 //! installs a large shell-script "v2" over "v1" and prints each install step as it
@@ -13,7 +14,6 @@
 //!     temporary files remain, and the journal agrees with the executable's content;
 //!     then the new version is either confirmed or rolled back by its second start,
 //!     or (when the old version is still there) a fresh install succeeds.
-#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod install_support;
@@ -21,12 +21,13 @@ mod install_support;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use install_support::{hidden_files, mode, run, script, target_file, Layout};
+#[cfg(unix)]
+use install_support::mode;
+use install_support::{hidden, hidden_files, run, script, target_file, Layout, APP};
 use updater::install::{InstallStep, Installer, JournalState, StartupOutcome};
 use updater::metadata::TargetFile;
 
@@ -60,11 +61,11 @@ fn crash_child() {
     };
     let info: TargetFile =
         serde_json::from_slice(&fs::read(root.join("info.json")).unwrap()).unwrap();
-    let installer = Installer::new(root.join("bin").join("app"), root.join("data"));
+    let installer = Installer::new(root.join("bin").join(APP), root.join("data"));
     say("ready");
     installer
         .install(
-            &root.join("download").join("app"),
+            &root.join("download").join(APP),
             &info,
             "1.0.0",
             "2.0.0",
@@ -119,7 +120,7 @@ fn one_run(i: usize, point: &str, v1: &[u8], v2: &[u8], info: &[u8]) -> Run {
         }
     }
     let status = child.wait().unwrap();
-    let killed = status.signal() == Some(9);
+    let killed = was_killed(status);
     if !killed {
         assert!(
             status.success(),
@@ -143,7 +144,7 @@ fn one_run(i: usize, point: &str, v1: &[u8], v2: &[u8], info: &[u8]) -> Run {
     );
     let leftovers: Vec<_> = hidden_files(&layout.bin)
         .into_iter()
-        .filter(|n| n != ".app.previous")
+        .filter(|n| *n != hidden(".previous"))
         .collect();
     assert!(leftovers.is_empty(), "{ctx}: leftovers {leftovers:?}");
     let record = installer.status().unwrap();
@@ -220,6 +221,19 @@ fn step_of(line: &str) -> Option<&str> {
     line.find("STEP ").map(|at| line[at + 5..].trim())
 }
 
+/// Whether the child died of the parent's kill: SIGKILL on unix; on Windows
+/// `Child::kill` is `TerminateProcess` with exit code 1 (a panic exits with 101).
+#[cfg(unix)]
+fn was_killed(status: ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal() == Some(9)
+}
+
+#[cfg(windows)]
+fn was_killed(status: ExitStatus) -> bool {
+    status.code() == Some(1)
+}
+
 /// Busy-waits: `sleep` rounds tiny delays up to the scheduler's tick.
 fn spin(delay: Duration) {
     let start = Instant::now();
@@ -242,6 +256,7 @@ fn check_exe(layout: &Layout, ctx: &str) -> &'static str {
             bytes.len()
         )
     };
+    #[cfg(unix)]
     assert_eq!(mode(&layout.exe), 0o755, "{ctx}");
     assert_eq!(run(&layout.exe), version, "{ctx}");
     version

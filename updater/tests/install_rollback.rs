@@ -1,15 +1,17 @@
 //! The installer's public workflow on real files: install, start-up counting,
 //! confirmation, automatic and manual rollback, the re-check of the verified file,
 //! refusals, a corrupt journal and permissions. The executables are shell scripts
-//! that print their version, so every test runs what is installed.
-#![cfg(unix)]
+//! that print their version (batch files on Windows), so every test runs what is
+//! installed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod install_support;
 
 use std::fs;
 
-use install_support::{hidden_files, mode, run, script, target_file, write_file, Layout};
+#[cfg(unix)]
+use install_support::mode;
+use install_support::{hidden, hidden_files, run, script, target_file, write_file, Layout};
 use updater::install::{InstallError, Installer, JournalState, StartupOutcome};
 use updater::integrity::IntegrityError;
 
@@ -53,7 +55,7 @@ fn installed_executable_runs_the_new_version_and_keeps_the_old_one() {
         ("1.0.0", "2.0.0")
     );
     assert_eq!(fs::read(layout.previous()).unwrap(), layout.v1);
-    assert_eq!(hidden_files(&layout.bin), [".app.previous"]);
+    assert_eq!(hidden_files(&layout.bin), [hidden(".previous")]);
     // The verified download is left as it was.
     assert_eq!(fs::read(&layout.verified).unwrap(), layout.v2);
     let record = installer.status().unwrap().unwrap();
@@ -111,6 +113,7 @@ fn a_version_that_does_not_confirm_by_its_second_start_is_rolled_back() {
     );
     assert_eq!(run(&layout.exe), "v1");
     assert_eq!(fs::read(&layout.exe).unwrap(), layout.v1);
+    #[cfg(unix)]
     assert_eq!(mode(&layout.exe), 0o755);
     // The failed binary is kept nowhere.
     assert_eq!(hidden_files(&layout.bin), Vec::<String>::new());
@@ -248,6 +251,8 @@ fn a_corrupt_journal_is_set_aside_and_the_executable_left_alone() {
     assert_eq!(run(&layout.exe), "v3");
 }
 
+// Unix only: Windows has no mode bits (the new file inherits the directory's ACL).
+#[cfg(unix)]
 #[test]
 fn the_new_executable_gets_the_old_ones_permissions() {
     let (_dir, layout, installer) = setup();
@@ -322,6 +327,9 @@ fn refuses_metadata_without_hashes() {
     assert_eq!(run(&layout.exe), "v1");
 }
 
+// Unix only: a read-only mode on a directory; on Windows the read-only attribute of a
+// directory does not stop writes into it (an ACL would, which std cannot set).
+#[cfg(unix)]
 #[test]
 fn refuses_a_directory_it_cannot_write_and_says_what_to_do() {
     use std::os::unix::fs::PermissionsExt;

@@ -1,17 +1,39 @@
 //! Unit tests of the installer's crash resolution: the journal and the executable
 //! are put, by hand, in each state a crash can leave, and start-up must resolve it.
 //! Real files in temporary directories; the executables are shell scripts that print
-//! their version. (The public workflow is tested in `tests/install_rollback.rs`, and
-//! real crashes in `tests/install_crash.rs`.)
-#![cfg(unix)]
+//! their version (`.cmd` batch files on Windows). (The public workflow is tested in
+//! `tests/install_rollback.rs`, and real crashes in `tests/install_crash.rs`.)
 
 use super::*;
 use crate::integrity::sha256_hex;
 use std::process::Command;
 
+/// The executable's file name: Windows runs a batch file by its extension.
+const APP: &str = if cfg!(windows) { "app.cmd" } else { "app" };
+
 fn script(version: &str) -> Vec<u8> {
-    format!("#!/bin/sh\necho {version}\nexit 0\n").into_bytes()
+    if cfg!(windows) {
+        format!("@echo off\r\necho {version}\r\nexit /b 0\r\n").into_bytes()
+    } else {
+        format!("#!/bin/sh\necho {version}\nexit 0\n").into_bytes()
+    }
 }
+
+/// `.app.previous` (`.app.cmd.previous` on Windows) and the like: the installer's names
+/// next to the executable.
+fn hidden(suffix: &str) -> String {
+    format!(".{APP}{suffix}")
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Windows has no execute bit: a batch file runs by its extension.
+#[cfg(windows)]
+fn make_executable(_path: &Path) {}
 
 fn target_file(bytes: &[u8]) -> TargetFile {
     TargetFile {
@@ -50,13 +72,12 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     fs::create_dir(&bin).unwrap();
-    let exe = bin.join("app");
+    let exe = bin.join(APP);
     fs::write(&exe, script("v1")).unwrap();
-    fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
+    make_executable(&exe);
     let verified = dir.path().join("app-v2");
     let v2 = script("v2");
     fs::write(&verified, &v2).unwrap();
@@ -96,7 +117,7 @@ impl Fixture {
     }
 
     fn previous(&self) -> PathBuf {
-        self.bin.join(".app.previous")
+        self.bin.join(hidden(".previous"))
     }
 
     fn names(&self) -> Vec<String> {
@@ -129,7 +150,7 @@ fn reports_every_step_in_order_with_readable_text() {
         "{}",
         steps[0]
     );
-    assert!(steps[0].to_string().contains(".app.staged-"));
+    assert!(steps[0].to_string().contains(&hidden(".staged-")));
     assert_eq!(
         steps[7].to_string(),
         "version 2.0.0 installed, awaiting confirmation"
@@ -144,8 +165,8 @@ fn install_interrupted_before_the_swap_is_undone() {
     // place, previous = a link to it, a staged file and a temporary link around.
     fs::remove_file(&f.exe).unwrap();
     fs::hard_link(f.previous(), &f.exe).unwrap();
-    fs::write(f.bin.join(".app.staged-abc123"), &f.v2).unwrap();
-    fs::write(f.bin.join(".app.previous-77.link"), b"x").unwrap();
+    fs::write(f.bin.join(hidden(".staged-abc123")), &f.v2).unwrap();
+    fs::write(f.bin.join(hidden(".previous-77.link")), b"x").unwrap();
     f.set_state(JournalState::Installing, 0);
 
     let outcome = f.installer.on_startup().unwrap();
@@ -156,7 +177,7 @@ fn install_interrupted_before_the_swap_is_undone() {
         }
     );
     assert_eq!(run(&f.exe), "v1");
-    assert_eq!(f.names(), ["app"]);
+    assert_eq!(f.names(), [APP]);
     assert_eq!(f.installer.status().unwrap(), None);
     assert_eq!(f.installer.rollback().unwrap(), None);
 }
@@ -245,9 +266,9 @@ fn a_failure_before_the_swap_leaves_exe_journal_and_directory_as_they_were() {
         )
         .unwrap_err();
     assert!(matches!(err, InstallError::Io { .. }), "{err}");
-    assert!(err.to_string().contains(".app.previous"), "{err}");
+    assert!(err.to_string().contains(&hidden(".previous")), "{err}");
     assert_eq!(run(&f.exe), "v1");
-    assert_eq!(f.names(), [".app.previous", "app"]);
+    assert_eq!(f.names(), [hidden(".previous"), APP.to_string()]);
     assert_eq!(f.installer.status().unwrap(), None);
 }
 
@@ -331,6 +352,9 @@ fn an_altered_previous_binary_is_not_rolled_back_to() {
     assert_eq!(run(&f.exe), "v2");
 }
 
+// Unix only: Windows has no permission bits to keep (the copy's content is checked by
+// the other tests that roll back).
+#[cfg(unix)]
 #[test]
 fn the_copy_fallback_keeps_content_and_permissions() {
     use std::os::unix::fs::PermissionsExt;
@@ -341,9 +365,12 @@ fn the_copy_fallback_keeps_content_and_permissions() {
     let mode = fs::metadata(f.previous()).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o755);
     assert!(!platform::same_file(&f.previous(), &f.exe).unwrap());
-    assert_eq!(f.names(), [".app.previous", "app"]);
+    assert_eq!(f.names(), [hidden(".previous"), APP.to_string()]);
 }
 
+// Unix only: creating a symbolic link on Windows needs a privilege (or developer mode)
+// that an installer cannot assume; executables there are not reached through links.
+#[cfg(unix)]
 #[test]
 fn a_symlinked_executable_is_replaced_behind_its_link() {
     let f = fixture();

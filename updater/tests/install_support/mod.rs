@@ -1,9 +1,9 @@
 //! Shared by `install_rollback.rs` and `install_crash.rs`: executables that are shell
-//! scripts printing their version, the metadata describing them, and running them.
+//! scripts (batch files on Windows) printing their version, the metadata describing
+//! them, and running them.
 
 #![allow(dead_code)]
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -11,17 +11,32 @@ use std::time::Duration;
 use updater::integrity::sha256_hex;
 use updater::metadata::TargetFile;
 
-/// `#!/bin/sh` that prints `version`, padded with a comment to about `pad` bytes
-/// (the shell never reads past `exit`).
+/// The executable's file name: Windows runs a batch file by its extension.
+pub const APP: &str = if cfg!(windows) { "app.cmd" } else { "app" };
+
+/// `.app.previous` (`.app.cmd.previous` on Windows) and the like.
+pub fn hidden(suffix: &str) -> String {
+    format!(".{APP}{suffix}")
+}
+
+/// A script that prints `version` (`#!/bin/sh`; a batch file on Windows), padded with
+/// comments to about `pad` bytes (neither shell reads past its `exit`).
 pub fn script(version: &str, pad: usize) -> Vec<u8> {
-    let mut s = format!("#!/bin/sh\necho {version}\nexit 0\n").into_bytes();
-    let line = format!(
-        "# padding of {version} .........................................................\n"
-    );
+    let (mut s, line) = if cfg!(windows) {
+        (
+            format!("@echo off\r\necho {version}\r\nexit /b 0\r\n"),
+            format!("rem padding of {version} .......................................................\r\n"),
+        )
+    } else {
+        (
+            format!("#!/bin/sh\necho {version}\nexit 0\n"),
+            format!("# padding of {version} .........................................................\n"),
+        )
+    };
     while s.len() < pad {
-        s.extend_from_slice(line.as_bytes());
+        s.push_str(&line);
     }
-    s
+    s.into_bytes()
 }
 
 /// The trusted metadata of `bytes`: length and SHA-256 (and SHA-512).
@@ -37,10 +52,17 @@ pub fn target_file(bytes: &[u8]) -> TargetFile {
     }
 }
 
-/// Writes an executable (or not) file with `mode`.
+/// Writes an executable (or not) file with `mode` (ignored on Windows, which has no
+/// mode bits).
 pub fn write_file(path: &Path, bytes: &[u8], mode: u32) {
     std::fs::write(path, bytes).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
 }
 
 /// Runs a script and returns its trimmed output. Retries on ETXTBSY: a fork in
@@ -60,7 +82,9 @@ pub fn run(exe: &Path) -> String {
 }
 
 /// The mode bits of a file.
+#[cfg(unix)]
 pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
@@ -92,8 +116,8 @@ impl Layout {
         let layout = Layout {
             root: root.to_path_buf(),
             bin: root.join("bin"),
-            exe: root.join("bin").join("app"),
-            verified: root.join("download").join("app"),
+            exe: root.join("bin").join(APP),
+            verified: root.join("download").join(APP),
             data: root.join("data"),
             v1,
             v2,
@@ -106,6 +130,6 @@ impl Layout {
     }
 
     pub fn previous(&self) -> PathBuf {
-        self.bin.join(".app.previous")
+        self.bin.join(hidden(".previous"))
     }
 }
