@@ -18,7 +18,7 @@ use updater::install::StartupOutcome;
 use updater::release::{HookSpec, ReleaseRollout, Wave};
 use updater::update::CheckOptions;
 use updater::Error;
-use world::{binary, info, update, World, APP};
+use world::{binary, info, update, version_hook, World, APP};
 
 #[tokio::test]
 async fn update_confirm_and_rollback_of_a_real_executable() {
@@ -163,7 +163,7 @@ async fn a_tampered_release_is_refused_and_the_executable_is_untouched() {
     let dir = dir.parent().unwrap();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        let evil = b"#!/bin/sh\necho pwned\n";
+        let evil = binary("pwned");
         assert_eq!(evil.len() as u64, release.target.length);
         std::fs::write(&path, evil).unwrap();
     }
@@ -180,15 +180,9 @@ async fn a_tampered_release_is_refused_and_the_executable_is_untouched() {
 async fn post_install_hooks_run_verified_and_inline_code_is_refused() {
     let world = World::new().await;
     let now = OffsetDateTime::now_utc();
-    let hook_path = format!("{APP}/2.0.0/hooks/migrate");
-    world
-        .sandbox
-        .add_file(
-            &hook_path,
-            b"#!/bin/sh\necho \"$UPDATER_VERSION\" > migrated\n",
-            now,
-        )
-        .unwrap();
+    let (hook_name, hook) = version_hook("migrated");
+    let hook_path = format!("{APP}/2.0.0/hooks/{hook_name}");
+    world.sandbox.add_file(&hook_path, &hook, now).unwrap();
     let mut with_hook = info("2.0.0");
     with_hook.post_install = Some(HookSpec {
         target: hook_path.clone(),
@@ -233,15 +227,18 @@ async fn the_agent_example_updates_itself_and_restarts_into_the_new_version() {
     let sandbox = Sandbox::create(&dir.path().join("repo"), &["agent"], now).unwrap();
     let mut next = info("0.2.0");
     next.app = "agent".into();
-    let new_version = b"#!/bin/sh\necho \"agent 0.2.0 running\"\n";
-    sandbox.release(&next, "agent", new_version, now).unwrap();
+    // A real executable: Windows runs nothing else in the agent's place.
+    let new_version = std::fs::read(world::example("agent_next")).unwrap();
+    sandbox.release(&next, "agent", &new_version, now).unwrap();
     let server = StaticServer::start(
         &sandbox.published_dir(),
         SocketAddr::from(([127, 0, 0, 1], 0)),
     )
     .await
     .unwrap();
-    let exe = dir.path().join("agent");
+    let exe = dir
+        .path()
+        .join(format!("agent{}", std::env::consts::EXE_SUFFIX));
     std::fs::copy(world::example("agent"), &exe).unwrap();
     let root = dir.path().join("root.json");
     std::fs::write(&root, sandbox.root_json().unwrap()).unwrap();
@@ -358,11 +355,9 @@ async fn a_hook_changed_after_its_download_fails_the_install_with_nothing_swappe
     // touched, rather than installing the release with its hook skipped.
     let world = World::new().await;
     let now = OffsetDateTime::now_utc();
-    let hook_path = format!("{APP}/2.0.0/hooks/migrate");
-    world
-        .sandbox
-        .add_file(&hook_path, b"#!/bin/sh\necho migrated > migrated\n", now)
-        .unwrap();
+    let (hook_name, hook) = version_hook("migrated");
+    let hook_path = format!("{APP}/2.0.0/hooks/{hook_name}");
+    world.sandbox.add_file(&hook_path, &hook, now).unwrap();
     let mut with_hook = info("2.0.0");
     with_hook.post_install = Some(HookSpec {
         target: hook_path,
@@ -379,5 +374,5 @@ async fn a_hook_changed_after_its_download_fails_the_install_with_nothing_swappe
     assert!(matches!(err, Error::Target { .. }), "{err:?}");
     assert_eq!(world.run_exe(), "1.0.0", "the executable was not swapped");
     assert!(!world.data.join("pwned").exists());
-    assert!(!world.data.join("hooks/migrate").exists());
+    assert!(!world.data.join("hooks").join(hook_name).exists());
 }

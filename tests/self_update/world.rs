@@ -1,5 +1,6 @@
 //! The self-update test world: a sandbox repository served over HTTP on loopback, an
-//! installed executable (a shell script printing its version) and a data directory.
+//! installed executable (a shell script printing its version; a batch file on Windows)
+//! and a data directory.
 
 #![allow(dead_code)] // each test file uses part of the fixture
 
@@ -16,8 +17,36 @@ use updater::Updater;
 
 pub const APP: &str = "demo-app";
 
-pub fn binary(version: &str) -> Vec<u8> {
-    format!("#!/bin/sh\necho {version}\n").into_bytes()
+/// The installed executable's file name: Windows runs a batch file by its extension.
+pub const EXE: &str = if cfg!(windows) {
+    "demo-app.cmd"
+} else {
+    "demo-app"
+};
+
+/// A program printing `text` (`#!/bin/sh`; a batch file on Windows).
+pub fn binary(text: &str) -> Vec<u8> {
+    if cfg!(windows) {
+        format!("@echo off\r\necho {text}\r\n").into_bytes()
+    } else {
+        format!("#!/bin/sh\necho {text}\n").into_bytes()
+    }
+}
+
+/// A hook program writing `UPDATER_VERSION` to `file` in its working directory, and its
+/// file name (Windows runs a batch file by its extension).
+pub fn version_hook(file: &str) -> (&'static str, Vec<u8>) {
+    if cfg!(windows) {
+        (
+            "migrate.cmd",
+            format!("@echo off\r\necho %UPDATER_VERSION%> {file}\r\n").into_bytes(),
+        )
+    } else {
+        (
+            "migrate",
+            format!("#!/bin/sh\necho \"$UPDATER_VERSION\" > {file}\n").into_bytes(),
+        )
+    }
 }
 
 pub fn info(version: &str) -> ReleaseInfo {
@@ -51,7 +80,7 @@ impl World {
         .unwrap();
         let bin = dir.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
-        let exe = bin.join(APP);
+        let exe = bin.join(EXE);
         std::fs::write(&exe, binary("1.0.0")).unwrap();
         set_mode(&exe, 0o755);
         let data = dir.path().join("data");
@@ -94,9 +123,15 @@ impl World {
     }
 }
 
+/// Sets a file's mode (Windows has none: a no-op there).
 pub fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
 }
 
 pub async fn update(updater: &mut Updater) -> Option<String> {
@@ -113,7 +148,8 @@ pub async fn update(updater: &mut Updater) -> Option<String> {
 }
 
 /// The path of an example program, (re)built in this test's profile (a no-op when
-/// `cargo test --all-targets` already built it).
+/// `cargo test --all-targets` already built it). On Windows (under Wine) cargo cannot be
+/// run from the test: the examples must have been built for the target already.
 pub fn example(name: &str) -> PathBuf {
     let profile_dir = std::env::current_exe()
         .unwrap()
@@ -121,11 +157,22 @@ pub fn example(name: &str) -> PathBuf {
         .and_then(Path::parent)
         .unwrap()
         .to_path_buf();
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if cfg!(windows) {
+        assert!(
+            path.exists(),
+            "{} is missing: build the examples for this target first (cargo test --all-targets)",
+            path.display()
+        );
+        return path;
+    }
     let mut build = Command::new(env!("CARGO"));
     build.args(["build", "-q", "-p", "updater-workspace", "--example", name]);
     if profile_dir.ends_with("release") {
         build.arg("--release");
     }
     assert!(build.status().unwrap().success(), "building example {name}");
-    profile_dir.join("examples").join(name)
+    path
 }

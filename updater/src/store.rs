@@ -4,7 +4,6 @@
 //! temporary file is removed on error.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -85,7 +84,7 @@ pub fn parent_dir(path: &Path) -> &Path {
 /// Any IO error opening or syncing the directory.
 #[cfg(unix)]
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// See the unix version: on Windows, checks that `dir` is a directory.

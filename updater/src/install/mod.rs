@@ -43,6 +43,7 @@
 
 mod journal;
 mod platform;
+mod replaced;
 mod types;
 
 #[cfg(test)]
@@ -84,6 +85,8 @@ struct Layout {
     staged_prefix: OsString,
     /// `.{name}.previous-` (temporary names on the way to `previous`)
     previous_tmp_prefix: OsString,
+    /// `.{name}.replaced-` (a running executable renamed aside, on Windows)
+    replaced_prefix: OsString,
 }
 
 fn hidden_name(name: &OsStr, suffix: &str) -> OsString {
@@ -172,6 +175,7 @@ impl Installer {
             previous: dir.join(hidden_name(&name, ".previous")),
             staged_prefix: hidden_name(&name, ".staged-"),
             previous_tmp_prefix: hidden_name(&name, ".previous-"),
+            replaced_prefix: hidden_name(&name, platform::REPLACED_SUFFIX),
             dir,
             exe,
         })
@@ -495,6 +499,7 @@ impl Installer {
     /// [`InstallError::Io`].
     pub fn on_startup(&self) -> Result<StartupOutcome, InstallError> {
         let layout = self.layout()?;
+        self.restore_replaced(&layout);
         self.remove_leftovers(&layout);
         let Some(record) = self.load_or_set_aside()? else {
             return Ok(StartupOutcome::Clean);
@@ -623,8 +628,9 @@ impl Installer {
         })
     }
 
-    /// Removes `.{name}.staged-*` and `.{name}.previous-*` files left by a crash.
-    /// Best effort: failures are logged.
+    /// Removes `.{name}.staged-*` and `.{name}.previous-*` files left by a crash, and
+    /// `.{name}.replaced-*` ones nothing runs any more. Best effort: failures are logged
+    /// (a replaced executable still running cannot be deleted on Windows).
     fn remove_leftovers(&self, layout: &Layout) {
         let entries = match fs::read_dir(&layout.dir) {
             Ok(entries) => entries,
@@ -633,7 +639,11 @@ impl Installer {
                 return;
             }
         };
-        let prefixes = [&layout.staged_prefix, &layout.previous_tmp_prefix];
+        let prefixes = [
+            &layout.staged_prefix,
+            &layout.previous_tmp_prefix,
+            &layout.replaced_prefix,
+        ];
         for entry in entries.flatten() {
             let name = entry.file_name();
             if prefixes

@@ -1,16 +1,18 @@
 //! Every platform-specific operation of the installer, and nothing else.
 //!
 //! - **Linux: tested** (the unit tests and the SIGKILL crash test run here).
+//! - **Windows: tested under Wine 8** (`scripts/windows-test.sh`: the unit tests, the
+//!   install, rollback and crash tests, replacing a running executable, and the
+//!   end-to-end self-update). A running executable cannot be overwritten or deleted
+//!   there, only renamed, so [`replace_exe`] renames it aside and the new file into its
+//!   place: two renames, not one. A crash between them leaves no file at the
+//!   executable's path; the next start-up renames the aside file back
+//!   (`Installer::restore_replaced`). Windows has no execute bit, so no permissions are
+//!   copied, and directories cannot be flushed (NTFS journals renames; see
+//!   [`crate::store::sync_dir`]).
 //! - **Other unix (macOS, the BSDs): written on the same POSIX calls** (`rename(2)`,
-//!   `link(2)`, `fsync(2)` on a directory, `chmod(2)`) **but untested.**
-//! - **Windows: written but untested** (it is not even compiled in this project's CI).
-//!   A running executable cannot be replaced or deleted there, only renamed, so
-//!   replacing the *running* executable goes through the `self-replace` crate, which
-//!   moves it aside, schedules its deletion at exit and moves the new file into its
-//!   place. That is two renames, not one: a crash between them leaves no file at the
-//!   executable's path. Windows has no execute bit, so no permissions are copied, and
-//!   directories cannot be `fsync`ed through `std`, so that step is skipped (NTFS
-//!   journals its metadata).
+//!   `link(2)`, `fsync(2)` on a directory, `chmod(2)`); macOS is type-checked in CI,
+//!   never run.
 
 use std::fs::{self, Metadata};
 use std::io;
@@ -68,30 +70,79 @@ pub(super) fn replace_exe(new: &Path, exe: &Path) -> io::Result<()> {
     fs::rename(new, exe)
 }
 
-/// Moves `new` over `exe`. For the running executable this uses `self-replace`
-/// (see the module docs); otherwise `MoveFileExW(MOVEFILE_REPLACE_EXISTING)` through
-/// `fs::rename`. Either way `new` no longer exists afterwards.
+/// Moves `new` over `exe`; `new` no longer exists afterwards, and `exe` is never left
+/// missing.
+///
+/// Windows cannot overwrite or delete an executable while a process runs it (this one
+/// or another), but it can rename it. So when the plain rename is refused as "in use"
+/// (after a few retries: antivirus and indexers hold files briefly), the running file is
+/// renamed aside to `.{name}.replaced-…` and `new` into its place; if that second rename
+/// fails, the old file is renamed back. The aside file is deleted at once when nothing
+/// runs it any more, else by the next start-up's clean-up (`remove_leftovers`).
 #[cfg(windows)]
 pub(super) fn replace_exe(new: &Path, exe: &Path) -> io::Result<()> {
-    if is_current_exe(exe) {
-        // self-replace copies `new` next to the executable and renames the copy into
-        // place; remove the source, as rename would have.
-        self_replace::self_replace(new)?;
-        fs::remove_file(new)
-    } else {
-        fs::rename(new, exe)
+    match rename_with_retries(new, exe) {
+        Ok(()) => return Ok(()),
+        Err(e) if !in_use(&e) => return Err(e),
+        Err(_) => {}
     }
+    let aside = aside_name(exe)?;
+    rename_with_retries(exe, &aside)?;
+    if let Err(e) = rename_with_retries(new, exe) {
+        return match rename_with_retries(&aside, exe) {
+            Ok(()) => Err(e),
+            Err(back) => Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "{e}; moving the old executable back from {} failed too ({back}): rename it to {} by hand",
+                    aside.display(),
+                    exe.display()
+                ),
+            )),
+        };
+    }
+    if let Err(e) = fs::remove_file(&aside) {
+        tracing::debug!(file = %aside.display(), error = %e, "the replaced executable is still in use; removed at the next start");
+    }
+    Ok(())
 }
 
+/// The name prefix of executables renamed aside while running (see [`replace_exe`]).
+pub(super) const REPLACED_SUFFIX: &str = ".replaced-";
+
 #[cfg(windows)]
-fn is_current_exe(path: &Path) -> bool {
-    match (
-        std::env::current_exe().and_then(fs::canonicalize),
-        fs::canonicalize(path),
-    ) {
-        (Ok(current), Ok(path)) => current == path,
-        _ => false,
+fn aside_name(exe: &Path) -> io::Result<std::path::PathBuf> {
+    let name = exe
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut aside = std::ffi::OsString::from(".");
+    aside.push(name);
+    aside.push(format!("{REPLACED_SUFFIX}{}-{nanos}", std::process::id()));
+    Ok(exe.with_file_name(aside))
+}
+
+/// Access denied (5) or sharing violation (32): the file is open or running.
+#[cfg(windows)]
+fn in_use(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(5 | 32))
+}
+
+/// `fs::rename`, retried up to 5 times over about half a second while the file is in
+/// use (a scanner holding it for a moment); other errors are returned at once.
+#[cfg(windows)]
+fn rename_with_retries(from: &Path, to: &Path) -> io::Result<()> {
+    let mut wait = std::time::Duration::from_millis(20);
+    for _ in 0..4 {
+        match fs::rename(from, to) {
+            Err(e) if in_use(&e) => std::thread::sleep(wait),
+            other => return other,
+        }
+        wait *= 2;
     }
+    fs::rename(from, to)
 }
 
 #[cfg(test)]
@@ -114,6 +165,36 @@ mod tests {
         );
         sync_file(&b).unwrap();
         sync_dir(dir.path()).unwrap();
+    }
+
+    /// The rollback of a Windows replace: the running file is moved aside, the new one
+    /// cannot be moved in (held open without delete sharing), and the old one is moved
+    /// back, so the executable is never missing.
+    #[cfg(windows)]
+    #[test]
+    fn a_failed_second_rename_puts_the_old_executable_back() {
+        use std::os::windows::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (exe, new) = (dir.path().join("app.exe"), dir.path().join("new.exe"));
+        fs::write(&exe, b"old").unwrap();
+        fs::write(&new, b"new").unwrap();
+        // Held with no sharing at all: neither renamed nor opened by anyone else.
+        let held = fs::OpenOptions::new()
+            .read(true)
+            .share_mode(0)
+            .open(&new)
+            .unwrap();
+        let err = replace_exe(&new, &exe).unwrap_err();
+        assert!(in_use(&err), "{err}");
+        assert_eq!(fs::read(&exe).unwrap(), b"old");
+        drop(held);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names.len(), 2, "nothing renamed aside is left: {names:?}");
+        replace_exe(&new, &exe).unwrap();
+        assert_eq!(fs::read(&exe).unwrap(), b"new");
     }
 
     #[test]

@@ -220,6 +220,28 @@ fn rollback_interrupted_before_its_rename_is_resumed() {
     assert_eq!(f.record().state, JournalState::RolledBack);
 }
 
+/// Windows' replace of a running executable is two renames (aside, then in): a crash
+/// between them leaves no executable, and start-up renames the aside file back.
+#[test]
+fn a_replace_interrupted_between_its_two_renames_is_undone() {
+    let f = fixture();
+    f.install();
+    f.set_state(JournalState::Installing, 0);
+    fs::remove_file(&f.exe).unwrap();
+    let aside = f.bin.join(hidden(".replaced-77-1"));
+    fs::write(&aside, script("v1")).unwrap();
+    make_executable(&aside);
+    // An older aside file of another content is not taken for the executable.
+    fs::write(f.bin.join(hidden(".replaced-12-9")), script("v0")).unwrap();
+    let outcome = f.installer.on_startup().unwrap();
+    assert!(
+        matches!(outcome, StartupOutcome::InterruptedInstallUndone { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(run(&f.exe), "v1");
+    assert_eq!(f.names(), [APP]);
+}
+
 #[test]
 fn rollback_interrupted_after_its_rename_is_recorded() {
     let f = fixture();
