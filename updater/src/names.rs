@@ -85,9 +85,82 @@ pub fn has_dot_segment(path: &str) -> bool {
     path.split('/').any(|s| s == "." || s == "..")
 }
 
+/// Whether this platform's usual file systems compare names without case (NTFS, APFS
+/// and HFS+ as formatted by default).
+pub const CASE_INSENSITIVE_FILE_SYSTEMS: bool = cfg!(any(windows, target_os = "macos"));
+
+/// Makes an already percent-encoded name (only `A-Za-z0-9_.-~` and `%XX` left) safe as
+/// a local file name on every platform, keeping distinct names distinct:
+///
+/// - a Windows device base name (`CON`, `nul.json`) gets its first character
+///   percent-encoded (`%43ON`), on every platform, so a data directory can be copied
+///   between them;
+/// - a trailing dot, which Windows drops, is encoded (`%2E`);
+/// - with `case_insensitive` (see [`CASE_INSENSITIVE_FILE_SYSTEMS`]), ASCII capitals are
+///   encoded (`App` → `%41pp`), so that `App` and `app` stay two files.
+///
+/// Guarantee: the result is never a device name, never ends in a dot, and is a
+/// one-to-one function of its input (only characters the encoding leaves are encoded
+/// further, and `%` already is).
+pub fn local_file_name(encoded: &str, case_insensitive: bool) -> String {
+    let mut out = String::with_capacity(encoded.len() + 6);
+    let mut escape = 0;
+    for (i, c) in encoded.char_indices() {
+        let last = i + c.len_utf8() == encoded.len();
+        if c == '%' {
+            escape = 2;
+            out.push(c);
+        } else if escape > 0 {
+            // The hex digits of an escape stay as they are.
+            escape -= 1;
+            out.push(c);
+        } else if (case_insensitive && c.is_ascii_uppercase()) || (last && c == '.') {
+            out.push_str(&format!("%{:02X}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    let base = out.split('.').next().unwrap_or(&out);
+    if WINDOWS_RESERVED
+        .iter()
+        .any(|reserved| base.eq_ignore_ascii_case(reserved))
+    {
+        let first = out.chars().next().unwrap_or('_');
+        out = format!("%{:02X}{}", first as u32, &out[first.len_utf8()..]);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_file_names_are_never_devices_and_keep_case_apart() {
+        assert_eq!(local_file_name("CON", false), "%43ON");
+        assert_eq!(local_file_name("nul.json", false), "%6Eul.json");
+        assert_eq!(local_file_name("lpt1.txt.json", false), "%6Cpt1.txt.json");
+        assert_eq!(local_file_name("console", false), "console");
+        assert_eq!(local_file_name("x.", false), "x%2E");
+        assert_eq!(local_file_name("App", false), "App");
+        assert_eq!(local_file_name("App", true), "%41pp");
+        assert_eq!(local_file_name("CON", true), "%43%4F%4E");
+        assert_eq!(local_file_name("a%2Fb", true), "a%2Fb");
+        // Distinct names stay distinct files, also where case is ignored.
+        let raw = [
+            "CON", "con", "App", "app", "x.", "x", "%43ON", "nul", "NUL.json", "a/b",
+        ];
+        for ci in [false, true] {
+            let mut outs: Vec<String> = raw
+                .iter()
+                .map(|n| local_file_name(&crate::store::encode_name(n), ci))
+                .map(|n| if ci { n.to_ascii_lowercase() } else { n })
+                .collect();
+            outs.sort();
+            outs.dedup();
+            assert_eq!(outs.len(), raw.len(), "{outs:?}");
+        }
+    }
 
     #[test]
     fn accepts_ordinary_names() {

@@ -3,6 +3,7 @@
 //! crash at any point leaves either the old or the new file, never a mix, and the
 //! temporary file is removed on error.
 
+use crate::names::{local_file_name, CASE_INSENSITIVE_FILE_SYSTEMS};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,12 +25,14 @@ pub fn encode_name(name: &str) -> String {
 }
 
 /// The local file name of a target path: [`encode_name`], with `.`, `..` and the empty
-/// path (which would name a directory) encoded further.
+/// path (which would name a directory) encoded further, and made safe on Windows and
+/// case-insensitive file systems by [`local_file_name`] (no device names such as
+/// `CON`, no trailing dot, capitals encoded where case is ignored).
 pub fn target_file_name(target_path: &str) -> String {
     match target_path {
         "" => "%00".into(),
         "." | ".." => target_path.replace('.', "%2E"),
-        _ => encode_name(target_path),
+        _ => local_file_name(&encode_name(target_path), CASE_INSENSITIVE_FILE_SYSTEMS),
     }
 }
 
@@ -124,7 +127,9 @@ impl MetadataStore {
 
     /// The file of `role`.
     pub fn path(&self, role: &str) -> PathBuf {
-        self.dir.join(format!("{}.json", encode_name(role)))
+        let name = format!("{}.json", encode_name(role));
+        self.dir
+            .join(local_file_name(&name, CASE_INSENSITIVE_FILE_SYSTEMS))
     }
 
     /// The stored bytes of `role`, or `None` if there is no such file.
@@ -185,6 +190,57 @@ mod tests {
                 "{p:?} -> {name:?}"
             );
         }
+    }
+
+    /// Target paths an attacker may sign (or a careless publisher may choose) that mean
+    /// something else as Windows file names: each stays one file of its own, directly
+    /// in the directory, and reads back as itself.
+    #[test]
+    fn hostile_target_paths_are_distinct_files_in_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "CON",
+            "nul.txt",
+            "con.json",
+            "LPT1",
+            "App.exe",
+            "app.exe",
+            "..\\..\\evil.exe",
+            "C:\\Windows\\evil.exe",
+            "a:stream",
+            "x.",
+            "x",
+            "x ",
+            "dir/sub/file",
+        ];
+        for n in names {
+            write_atomic(&dir.path().join(target_file_name(n)), n.as_bytes()).unwrap();
+        }
+        for n in names {
+            let bytes = std::fs::read(dir.path().join(target_file_name(n))).unwrap();
+            assert_eq!(bytes, n.as_bytes(), "{n:?}");
+        }
+        let entries: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
+        assert_eq!(entries.len(), names.len(), "{entries:?}");
+        assert!(entries.iter().all(|e| e.file_type().unwrap().is_file()));
+    }
+
+    /// Deeper than Windows' old 260-character limit (std switches to `\\?\` paths).
+    #[test]
+    fn a_store_deeper_than_max_path_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut deep = dir.path().to_path_buf();
+        while deep.as_os_str().len() < 320 {
+            deep.push("a-directory-name-of-forty-characters-xx");
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        let store = MetadataStore::new(&deep);
+        store.save("root", b"deep").unwrap();
+        assert_eq!(store.load("root").unwrap().unwrap(), b"deep");
+        assert!(store.path("root").as_os_str().len() > 260);
     }
 
     #[test]

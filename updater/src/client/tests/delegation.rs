@@ -44,13 +44,20 @@ async fn delegation_search_is_preorder_depth_first_and_skips_non_matching_roles(
             "metadata/1.B.json",
         ])
     );
-    // Trusted roles are persisted under their names; non-matching ones never loaded.
+    // Trusted roles are persisted under their names (capitals encoded where the file
+    // system ignores case); non-matching ones never loaded.
     let files = h.files();
+    let file = |role: &str| {
+        crate::names::local_file_name(
+            &format!("{role}.json"),
+            crate::names::CASE_INSENSITIVE_FILE_SYSTEMS,
+        )
+    };
     for role in ["A", "A1", "A11", "A2", "B"] {
-        assert!(files.contains(&format!("{role}.json")), "{files:?}");
+        assert!(files.contains(&file(role)), "{files:?}");
     }
-    assert!(!files.contains(&"C.json".to_string()));
-    assert!(!files.contains(&"A3.json".to_string()));
+    assert!(!files.contains(&file("C")));
+    assert!(!files.contains(&file("A3")));
 }
 
 #[tokio::test]
