@@ -213,6 +213,7 @@ fn big_release(world: &World, version: &str) {
 }
 
 #[tokio::test]
+#[cfg_attr(windows, ignore = "mounts a tmpfs with mount(8): Linux only")]
 async fn a_full_disk_during_download_keeps_nothing_and_changes_nothing() {
     let world = World::new().await;
     big_release(&world, "2.0.0");
@@ -237,6 +238,7 @@ async fn a_full_disk_during_download_keeps_nothing_and_changes_nothing() {
 }
 
 #[tokio::test]
+#[cfg_attr(windows, ignore = "mounts a tmpfs with mount(8): Linux only")]
 async fn a_full_disk_during_install_leaves_the_old_executable_running() {
     let world = World::new().await;
     big_release(&world, "2.0.0");
@@ -266,6 +268,7 @@ async fn a_full_disk_during_install_leaves_the_old_executable_running() {
 }
 
 #[tokio::test]
+#[cfg_attr(windows, ignore = "mounts a tmpfs with mount(8): Linux only")]
 async fn a_read_only_data_directory_or_a_missing_executable_directory_is_a_clear_error() {
     let world = World::new().await;
     let _fs = Tmpfs::mount(&world.data, "size=64k,ro");
@@ -307,11 +310,16 @@ async fn two_updaters_at_once_never_corrupt_the_data_directory() {
     // Two processes of the self_updating example, started together on one data
     // directory and one executable.
     let example = world::example("self_updating");
-    let exe = world.dir.path().join("bin").join("self_updating");
+    let exe = world
+        .dir
+        .path()
+        .join("bin")
+        .join(format!("self_updating{}", std::env::consts::EXE_SUFFIX));
     std::fs::copy(&example, &exe).unwrap();
     let root = world.dir.path().join("root.json");
     std::fs::write(&root, world.sandbox.root_json().unwrap()).unwrap();
-    let next = b"#!/bin/sh\necho self_updating 9.0.0\n".to_vec();
+    // A real executable: Windows runs nothing else in the example's place.
+    let next = std::fs::read(world::example("next_version")).unwrap();
     let mut info = world::info("9.0.0");
     info.app = "self_updating".into();
     let sandbox_dir = world.dir.path().join("repo2");
@@ -378,7 +386,10 @@ async fn two_updaters_at_once_never_corrupt_the_data_directory() {
         next,
         "exactly the new release is installed"
     );
-    let out = Command::new(&exe).output().unwrap();
+    let out = Command::new(&exe)
+        .env("NEXT_VERSION_SAYS", "self_updating 9.0.0")
+        .output()
+        .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "self_updating 9.0.0"

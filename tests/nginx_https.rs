@@ -244,6 +244,10 @@ fn fetcher(ca_file: &Path) -> Arc<DefaultFetcher> {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "starts Debian nginx, a Linux program the Wine process cannot start"
+)]
 async fn refresh_download_and_resumed_download_through_nginx_over_https() {
     let work = tempfile::tempdir().unwrap();
     let nginx_dir = work.path().join("nginx");

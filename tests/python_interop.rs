@@ -101,6 +101,10 @@ fn file_url(path: &Path) -> Url {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    windows,
+    ignore = "runs python-tuf in the Linux venv, which the Wine process cannot start"
+)]
 async fn updater_reads_a_hash_binned_repository_written_by_python_tuf() {
     let work = tempfile::tempdir().unwrap();
     let repo = work.path().join("repo");
@@ -179,6 +183,10 @@ fn count_bins(metadata_dir: &Path) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    windows,
+    ignore = "runs python-tuf in the Linux venv, which the Wine process cannot start"
+)]
 async fn python_tuf_client_downloads_from_a_repository_published_by_repo_tool() {
     use repo_tool::ops::{self, NewTarget};
     use repo_tool::project::Settings;
@@ -247,6 +255,10 @@ async fn python_tuf_client_downloads_from_a_repository_published_by_repo_tool() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    windows,
+    ignore = "runs python-tuf in the Linux venv, which the Wine process cannot start"
+)]
 async fn python_tuf_client_downloads_from_hash_bins_published_by_repo_tool() {
     use repo_tool::delegate::Delegation;
     use repo_tool::ops::{self, NewTarget};

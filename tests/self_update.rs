@@ -228,7 +228,7 @@ async fn the_agent_example_updates_itself_and_restarts_into_the_new_version() {
     let mut next = info("0.2.0");
     next.app = "agent".into();
     // A real executable: Windows runs nothing else in the agent's place.
-    let new_version = std::fs::read(world::example("agent_next")).unwrap();
+    let new_version = std::fs::read(world::example("next_version")).unwrap();
     sandbox.release(&next, "agent", &new_version, now).unwrap();
     let server = StaticServer::start(
         &sandbox.published_dir(),
@@ -243,6 +243,7 @@ async fn the_agent_example_updates_itself_and_restarts_into_the_new_version() {
     let root = dir.path().join("root.json");
     std::fs::write(&root, sandbox.root_json().unwrap()).unwrap();
     let mut command = Command::new(&exe);
+    command.env("NEXT_VERSION_SAYS", "agent 0.2.0 running");
     command.args([
         "--repository",
         &server.base_url(),

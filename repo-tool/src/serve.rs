@@ -192,12 +192,15 @@ mod tests {
         let root = Path::new("/srv/repo");
         assert_eq!(
             resolve(root, "/metadata/1.docs%20%28en%29%20r%C3%A9sum%C3%A9.json").unwrap(),
-            root.join("metadata/1.docs (en) r\u{e9}sum\u{e9}.json")
+            root.join("metadata")
+                .join("1.docs (en) r\u{e9}sum\u{e9}.json")
         );
         assert_eq!(
-            resolve(root, "/targets/dir/abc.a%23b%3Fc%2541").unwrap(),
-            root.join("targets/dir/abc.a#b?c%41")
+            resolve_for(root, "/targets/dir/abc.a%23b%3Fc%2541", false).unwrap(),
+            root.join("targets").join("dir").join("abc.a#b?c%41")
         );
+        // Windows forbids `?` in a file name: such a request names no file there.
+        assert!(resolve_for(root, "/targets/dir/abc.a%23b%3Fc%2541", true).is_none());
     }
 
     #[test]

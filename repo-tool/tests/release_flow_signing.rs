@@ -12,6 +12,10 @@ use std::process::Command;
 use fixture::{fails, ok, repo_tool, snapshot_tree};
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs openssl, a Linux program the Wine process cannot start"
+)]
 fn encrypted_keys_need_the_right_passphrase_and_interoperate_with_openssl() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
@@ -255,6 +259,10 @@ fn adding_a_target_to_hash_bins_rewrites_only_its_bin_snapshot_and_timestamp() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs openssl, a Linux program the Wine process cannot start"
+)]
 fn a_signature_made_by_an_external_tool_over_the_canonical_bytes_is_attached() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();

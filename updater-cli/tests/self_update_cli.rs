@@ -19,9 +19,21 @@ const APP: &str = "demo-app";
 /// A platform no test machine is: releases for it are passed over.
 const OTHER_PLATFORM: &str = "powerpc64-unknown-openbsd";
 
-fn binary(version: &str) -> Vec<u8> {
-    format!("#!/bin/sh\necho {version}\n").into_bytes()
+/// A program printing `text` (`#!/bin/sh`; a batch file on Windows).
+fn binary(text: &str) -> Vec<u8> {
+    if cfg!(windows) {
+        format!("@echo off\r\necho {text}\r\n").into_bytes()
+    } else {
+        format!("#!/bin/sh\necho {text}\n").into_bytes()
+    }
 }
+
+/// The installed executable's file name: Windows runs a batch file by its extension.
+const EXE: &str = if cfg!(windows) {
+    "demo-app.cmd"
+} else {
+    "demo-app"
+};
 
 fn info(version: &str, platform: &str, channels: &[&str]) -> ReleaseInfo {
     ReleaseInfo {
@@ -67,7 +79,7 @@ impl World {
         std::fs::write(&root, sandbox.root_json().unwrap()).unwrap();
         let bin = dir.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
-        let exe = bin.join(APP);
+        let exe = bin.join(EXE);
         std::fs::write(&exe, binary("1.0.0")).unwrap();
         set_mode(&exe, 0o755);
         let data = dir.path().join("data");
@@ -153,9 +165,15 @@ fn path_arg(path: &Path) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// Sets a file's mode (Windows has none: a no-op there).
 fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
 }
 
 /// Runs the binary off the runtime's thread, so the server on this runtime answers.
@@ -365,7 +383,7 @@ async fn a_tampered_release_is_refused_and_the_executable_is_unchanged() {
     world.release("2.0.0", &here, &[]);
     // The server's every copy of the release file is replaced, with the same length,
     // so that only the hashes can tell.
-    let evil = b"#!/bin/sh\necho pwned\n";
+    let evil = binary("pwned");
     assert_eq!(evil.len(), binary("2.0.0").len());
     let dir = world
         .sandbox
@@ -376,7 +394,7 @@ async fn a_tampered_release_is_refused_and_the_executable_is_unchanged() {
         .join(&here);
     let mut replaced = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
-        std::fs::write(entry.unwrap().path(), evil).unwrap();
+        std::fs::write(entry.unwrap().path(), &evil).unwrap();
         replaced += 1;
     }
     assert!(replaced > 0, "no release file under {}", dir.display());
