@@ -55,24 +55,44 @@ fn strip_flags(s: &str) -> &str {
     t
 }
 
-/// The shell-form `RUN`s of one build stage (with `WORKDIR` as `cd` and `ENV` as
-/// `export`), gathered into one script at their own line numbers: each `RUN` runs in the
-/// filesystem the ones before it left, so a tool downloaded in one `RUN` and run in a
-/// later one is one flow.
+/// The shell-form `RUN`s of one build stage (with `WORKDIR` as `cd` and `ENV PATH` as
+/// `export`), gathered into one script at their own line numbers: each `RUN` runs in
+/// the filesystem the ones before it left, so a tool downloaded in one `RUN` and run in
+/// a later one is one flow. Each `RUN` is also scanned on its own, as it always was, so
+/// that a line the shell reader takes differently from Docker costs at most the flow,
+/// never the findings of the `RUN`s after it.
+/// More `RUN`s (and `WORKDIR`/`ENV PATH`) than this in one stage: no flow across them
+/// (real Dockerfiles have tens).
+const MAX_FLOW_PIECES: usize = 400;
+
 #[derive(Default)]
 struct Stage {
     lang: Option<Lang>,
     text: String,
     lines: usize,
+    /// Pieces gathered: past [`MAX_FLOW_PIECES`] the flow is not scanned (each piece
+    /// still is), which bounds the cost of a crafted file with thousands of `RUN`s.
+    pieces: usize,
+    /// Findings of each piece scanned alone.
+    alone: Vec<Finding>,
 }
 
 impl Stage {
     /// Adds `code` (in `lang`), whose first line is `first_line` of the file.
-    fn add(&mut self, lang: Lang, first_line: usize, code: &str, out: &mut Vec<Finding>) {
+    fn add(&mut self, lang: Lang, first_line: usize, code: &str) {
         if self.lang.is_some_and(|l| l != lang) {
-            self.flush(out);
+            let mut out = Vec::new();
+            self.flush(&mut out);
+            self.alone.extend(out);
         }
         self.lang = Some(lang);
+        let prog = if lang == Lang::PowerShell {
+            "pwsh"
+        } else {
+            "sh"
+        };
+        self.alone
+            .extend(scan_block(lang, prog, code, first_line, first_line));
         while self.lines + 1 < first_line {
             self.text.push('\n');
             self.lines += 1;
@@ -80,33 +100,45 @@ impl Stage {
         self.text.push_str(code);
         self.text.push('\n');
         self.lines += code.lines().count().max(1);
+        self.pieces += 1;
     }
 
-    /// Scans what was gathered, and starts again (a new `FROM`, another `SHELL`).
+    /// Scans what was gathered (the flow, and each piece alone; a finding both report
+    /// is kept once), and starts again (a new `FROM`, another `SHELL`).
     fn flush(&mut self, out: &mut Vec<Finding>) {
-        if let Some(lang) = self.lang.take() {
+        let mut found = std::mem::take(&mut self.alone);
+        if let Some(lang) = self.lang.take().filter(|_| self.pieces <= MAX_FLOW_PIECES) {
             let prog = if lang == Lang::PowerShell {
                 "pwsh"
             } else {
                 "sh"
             };
-            out.extend(scan_block(lang, prog, &self.text, 1, 1));
+            found.extend(scan_block(lang, prog, &self.text, 1, 1));
         }
+        self.pieces = 0;
+        let mut seen = std::collections::HashSet::new();
+        out.extend(found.into_iter().filter(|f| seen.insert((f.line, f.rule))));
         self.text.clear();
         self.lines = 0;
     }
 }
 
-/// `ENV A=1 B="x y"` or `ENV A 1` as shell `export` lines.
-fn env_as_export(rest: &str) -> String {
+/// `s` as one single-quoted shell word.
+fn single_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// `ENV PATH=/opt/x/bin:$PATH` (or `ENV PATH /opt/x/bin:$PATH`) as a shell `export`
+/// line with the value quoted; `None` for other variables (only PATH matters to what
+/// runs later, and quoting keeps an odd value from changing how the rest is read).
+fn env_as_export(rest: &str) -> Option<String> {
     let rest = rest.trim();
-    let first = rest.split_whitespace().next().unwrap_or("");
-    if first.contains('=') {
-        format!("export {rest}")
-    } else {
-        let value = rest[first.len()..].trim();
-        format!("export {first}=\"{value}\"")
-    }
+    let value = rest
+        .strip_prefix("PATH=")
+        .or_else(|| rest.strip_prefix("PATH ").map(str::trim_start))?;
+    let value = value.split_whitespace().next().unwrap_or("");
+    let value = value.trim_matches(['"', '\'']);
+    Some(format!("export PATH={}", single_quoted(value)))
 }
 
 /// Scans a Dockerfile.
@@ -170,18 +202,18 @@ pub(crate) fn scan(text: &str) -> Vec<Finding> {
         }
         match kw.as_str() {
             "FROM" => stage.flush(&mut findings),
-            "WORKDIR" if shell.0 == Lang::Shell => {
-                let dir = parts.join(" ").replace('\\', " ");
+            "WORKDIR" if shell.0 == Lang::Shell && parts.len() == 1 => {
+                let dir = rest.trim().trim_matches(['"', '\'']);
                 stage.add(
                     Lang::Shell,
                     start + 1,
-                    &format!("cd {}", dir.trim()),
-                    &mut findings,
+                    &format!("cd {}", single_quoted(dir)),
                 );
             }
-            "ENV" if shell.0 == Lang::Shell => {
-                let env = parts.join(" ").replace('\\', " ");
-                stage.add(Lang::Shell, start + 1, &env_as_export(&env), &mut findings);
+            "ENV" if shell.0 == Lang::Shell && parts.len() == 1 => {
+                if let Some(export) = env_as_export(rest) {
+                    stage.add(Lang::Shell, start + 1, &export);
+                }
             }
             "SHELL" => {
                 if let Ok(argv) = serde_json::from_str::<Vec<String>>(rest.trim()) {
@@ -217,7 +249,7 @@ pub(crate) fn scan(text: &str) -> Vec<Finding> {
                         None => shell.clone(),
                     };
                     if matches!(lang, Lang::Shell | Lang::PowerShell) {
-                        stage.add(lang, line + parts.len(), &script, &mut findings);
+                        stage.add(lang, line + parts.len(), &script);
                     } else {
                         findings.extend(scan_block(lang, &prog, &script, line + parts.len(), line));
                     }
@@ -230,7 +262,7 @@ pub(crate) fn scan(text: &str) -> Vec<Finding> {
                 }
                 let (lang, prog) = &shell;
                 if matches!(lang, Lang::Shell | Lang::PowerShell) {
-                    stage.add(*lang, line, &script, &mut findings);
+                    stage.add(*lang, line, &script);
                 } else {
                     findings.extend(scan_block(*lang, prog, &script, line, line));
                 }

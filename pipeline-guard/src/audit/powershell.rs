@@ -64,75 +64,89 @@ fn download_file_call(line: &str) -> Option<String> {
 /// `-InstallArgs ("/s", "/i")` and `@('/s', '/i')` as the plain words `"/s", "/i"`: an
 /// array argument, not a subshell.
 fn flatten_arrays(line: &str) -> String {
+    let b = line.as_bytes();
     let mut out = String::with_capacity(line.len());
-    let mut rest = line;
-    loop {
-        let open = ["(\"", "('", "@(\"", "@('"]
-            .iter()
-            .filter_map(|o| rest.find(&format!(" {o}")).map(|i| (i, o.len())))
-            .min();
-        let Some((at, len)) = open else { break };
-        out.push_str(&rest[..=at]);
-        let inner = &rest[at + 1 + len - 1..];
-        match unquoted_close(inner) {
-            Some(i) => {
-                out.push_str(&inner[..i]);
-                rest = &inner[i + 1..];
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        // ` (` or ` @(` right before a quote opens an array argument.
+        let open = if b[i] == b' ' {
+            match (b.get(i + 1), b.get(i + 2), b.get(i + 3)) {
+                (Some(b'('), Some(b'"' | b'\''), _) => Some(2),
+                (Some(b'@'), Some(b'('), Some(b'"' | b'\'')) => Some(3),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let Some(len) = open else {
+            i += 1;
+            continue;
+        };
+        out.push_str(&line[copied..=i]);
+        let inner_start = i + len;
+        match unquoted_close(&line[inner_start..]) {
+            Some(close) => {
+                out.push_str(&line[inner_start..inner_start + close]);
+                copied = inner_start + close + 1;
+                i = copied;
             }
             None => {
-                out.push_str(inner);
-                rest = "";
+                copied = inner_start;
+                break;
             }
         }
     }
-    out.push_str(rest);
+    out.push_str(&line[copied..]);
     out
 }
 
-/// `X | Out-File [-Append] [-FilePath] F …` as `echo X >> F` (or `X >> F` for a command).
+/// `"TEXT" | Out-File [-Append] [-FilePath] F …` as `echo "TEXT" >> F`: only for a line
+/// that is exactly one quoted string piped into `Out-File` (as runner and CI scripts
+/// append a directory to `$env:GITHUB_PATH`); anything else is left to the shell reading.
 fn out_file(line: &str) -> Option<String> {
-    let lower = line.to_ascii_lowercase();
-    let at = lower.find("| out-file ")?;
-    let left = line[..at].trim();
-    let words: Vec<&str> = line[at + "| out-file ".len()..]
-        .split_whitespace()
-        .collect();
+    let (left, right) = one_string_piped(line)?;
+    let words: Vec<&str> = right.split_whitespace().collect();
+    if !words.first()?.eq_ignore_ascii_case("out-file") {
+        return None;
+    }
+    let words = &words[1..];
     let path = match words
         .iter()
-        .position(|w| w.eq_ignore_ascii_case("-filepath"))
+        .position(|w| w.eq_ignore_ascii_case("-filepath") || w.eq_ignore_ascii_case("-path"))
     {
-        Some(k) => words.get(k + 1)?,
-        None => words.iter().find(|w| !w.starts_with('-'))?,
+        Some(k) => *words.get(k + 1)?,
+        None => *words.first().filter(|w| !w.starts_with('-'))?,
     };
     let op = if words.iter().any(|w| w.eq_ignore_ascii_case("-append")) {
         ">>"
     } else {
         ">"
     };
-    let left = if left.starts_with(['\'', '"']) {
-        format!("echo {left}")
-    } else {
-        left.to_string()
-    };
-    Some(format!("{left} {op} {path}"))
+    Some(format!("echo {left} {op} {path}"))
+}
+
+/// A line that is one quoted string (no quote of its kind inside, nothing before it)
+/// piped into one command with no further `|` or `;`: the string, and the command text.
+fn one_string_piped(line: &str) -> Option<(&str, &str)> {
+    let quote = line.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let end = line[1..].find(quote)? + 1;
+    let left = &line[..=end];
+    let rest = line[end + 1..].trim_start().strip_prefix('|')?.trim();
+    (!rest.contains(['|', ';'])).then_some((left, rest))
 }
 
 /// The command line in `"CMD" | Should -ReturnZeroExitCode` (or `-MatchCommandOutput`),
 /// which runs `CMD`.
 fn pester_command(line: &str) -> Option<String> {
-    let (left, right) = line.rsplit_once('|')?;
-    let right = right.trim().to_ascii_lowercase();
+    let (left, right) = one_string_piped(line)?;
+    let right = right.to_ascii_lowercase();
     let runs = right.starts_with("should ")
         && (right.contains("-returnzeroexitcode") || right.contains("-matchcommandoutput"));
     if !runs {
         return None;
     }
-    let left = left.trim();
-    let inner = left
-        .strip_prefix('"')
-        .and_then(|l| l.strip_suffix('"'))
-        .or_else(|| left.strip_prefix('\'').and_then(|l| l.strip_suffix('\'')))?;
-    Some(inner.to_string())
+    Some(left[1..left.len() - 1].to_string())
 }
 
 /// `Join-Path A B` (two plain operands) as `A/B`.

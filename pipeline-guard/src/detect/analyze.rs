@@ -215,6 +215,9 @@ impl Scanner<'_> {
     }
 
     fn pipeline(&mut self, p: &Pipeline, parsed: &Parsed, lines: &LineIndex, in_subst: bool) {
+        // What the commands before this one feed into the pipe, kept as the walk goes
+        // (linear in the pipeline's length).
+        let mut upstream_flags = Upstream::default();
         for (k, cmd) in p.commands.iter().enumerate() {
             for w in cmd
                 .assignments
@@ -230,11 +233,21 @@ impl Scanner<'_> {
             }
             // `(Get-FileHash $f).Hash -ne $x`: a group followed by words is a value.
             let used = in_subst || !cmd.words.is_empty();
+            // A subshell's `cd` ends with it (a `{ …; }` group is not a subshell, but
+            // the parser does not tell them apart: the directory is forgotten, never
+            // taken further than it goes).
+            let cwd = self.cwd.clone();
             for bp in &cmd.compound {
                 self.pipeline(bp, parsed, lines, used);
             }
+            if !cmd.compound.is_empty() && self.cwd != cwd {
+                self.cwd = None;
+            }
             let upstream = p.commands.get(..k).unwrap_or(&[]);
-            let stdin = stdin_of(cmd, upstream, parsed, lines, &self.helpers);
+            let stdin = stdin_of(cmd, upstream, upstream_flags, parsed, lines, &self.helpers);
+            upstream_flags.downloads |=
+                command_matches(cmd, &|n, a| downloads_to_stdout(&self.helpers, n, a));
+            upstream_flags.decodes |= command_matches(cmd, &is_decode_command);
             let consumed = in_subst || k + 1 < p.commands.len();
             let text = if matches!(stdin, Stdin::Download | Stdin::Decode) {
                 p.text.as_str()
@@ -703,9 +716,18 @@ impl Scanner<'_> {
 }
 
 /// Where `cmd`'s standard input comes from.
+/// Whether any command before this one in its pipeline downloads to, or decodes onto,
+/// its standard output.
+#[derive(Debug, Default, Clone, Copy)]
+struct Upstream {
+    downloads: bool,
+    decodes: bool,
+}
+
 fn stdin_of(
     cmd: &Command,
     upstream: &[Command],
+    flags: Upstream,
     parsed: &Parsed,
     lines: &LineIndex,
     h: &Helpers,
@@ -732,16 +754,10 @@ fn stdin_of(
             _ => {}
         }
     }
-    if upstream
-        .iter()
-        .any(|c| command_matches(c, &|n, a| downloads_to_stdout(h, n, a)))
-    {
+    if flags.downloads {
         return Stdin::Download;
     }
-    if upstream
-        .iter()
-        .any(|c| command_matches(c, &is_decode_command))
-    {
+    if flags.decodes {
         return Stdin::Decode;
     }
     if let [only] = upstream {

@@ -64,6 +64,9 @@ pub struct Helpers {
     /// This file's own functions; `None` shadows a shared function of the same name.
     own: HashMap<String, Option<Traits>>,
     shared: Option<Arc<HashMap<String, Traits>>>,
+    /// While learning a repository: which file (by a hash of its text) defined each
+    /// helper in `own`.
+    origin: HashMap<String, u64>,
 }
 
 impl Helpers {
@@ -93,11 +96,29 @@ impl Helpers {
     /// none never removes a helper another file defines (a test stub `download() { :; }`
     /// must not hide the real downloader from every other script). Learn every file
     /// twice when helpers call helpers that another file (or a later line) defines.
+    ///
+    /// When two files define a helper of the same name with traits, the one that checks
+    /// less wins (a test mock of `Install-Binary` that verifies must not silence every
+    /// real call of the one that does not); a file learnt again replaces its own.
     pub fn learn_shared(&mut self, script: &str) {
+        let file = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            script.hash(&mut h);
+            h.finish()
+        };
         for (name, body) in definitions(script) {
             let t = self.traits_of(&body);
-            if t != Traits::default() {
-                self.own.insert(name.to_ascii_lowercase(), Some(t));
+            if t == Traits::default() {
+                continue;
+            }
+            let name = name.to_ascii_lowercase();
+            let other_file = self.origin.get(&name).is_some_and(|f| *f != file);
+            let keep_existing = other_file
+                && matches!(self.own.get(&name), Some(Some(old)) if !old.verifies && t.verifies);
+            if !keep_existing {
+                self.own.insert(name.clone(), Some(t));
+                self.origin.insert(name, file);
             }
         }
     }
@@ -117,6 +138,7 @@ impl Helpers {
             }
         }
         self.shared = Some(Arc::new(all));
+        self.origin.clear();
     }
 
     /// Whether `script` has a function definition at all (cheap: no body is read).
@@ -366,7 +388,11 @@ impl Helpers {
             None => !assigned.iter().any(|a| a == v),
         };
         // A check inside `if ($Param) { … }` runs only when the caller passes `-Param`.
-        let blocks = conditional_blocks(body);
+        let blocks = if verified_at.is_empty() {
+            Vec::new()
+        } else {
+            conditional_blocks(body)
+        };
         t.verifies = digest && compares;
         for at in verified_at {
             let guard = blocks
@@ -507,12 +533,21 @@ fn conditional_blocks(body: &str) -> Vec<(std::ops::Range<usize>, String)> {
         let mut quote = None;
         let mut depth = 0i64;
         let mut opened = false;
-        let mut end = body.len();
-        for (s, l) in &starts[k..] {
+        let mut end = start + line.len();
+        for (j, (s, l)) in starts[k..].iter().enumerate() {
+            let has_open = l.contains('{');
             depth += brace_delta(l, &mut quote);
+            if j == 0 && has_open && depth <= 0 {
+                // `if ($Quiet) { … }` on one line.
+                break;
+            }
+            if !opened && j >= 1 && !has_open {
+                // No block follows: nothing is conditional on this line.
+                break;
+            }
             opened |= depth > 0;
+            end = s + l.len();
             if opened && depth <= 0 {
-                end = s + l.len();
                 break;
             }
         }
@@ -527,6 +562,28 @@ fn condition_param(line: &str) -> Option<String> {
     let rest = t.strip_prefix("if")?.trim_start().strip_prefix('(')?;
     let cond = rest.rsplit_once(')')?.0.trim();
     let cond = cond.trim_start_matches('(').trim_end_matches(')').trim();
+    // `$p -ne $null -and $p -ne ''`: every clause tests the same parameter.
+    if cond.contains(" -and ") {
+        let names: Vec<Option<String>> = cond
+            .split(" -and ")
+            .map(|c| condition_param(&format!("if ({}) {{", c.trim())))
+            .collect();
+        return match names.first() {
+            Some(Some(first)) if names.iter().all(|n| n.as_ref() == Some(first)) => {
+                Some(first.clone())
+            }
+            _ => None,
+        };
+    }
+    // `$p -ne $null`, `$p -ne ''`, `-not [string]::IsNullOrEmpty($p)`: the same test.
+    let cond = ["-ne $null", "-ne ''", "-ne \"\""]
+        .iter()
+        .find_map(|suffix| cond.strip_suffix(suffix))
+        .map_or(cond, str::trim);
+    let cond = cond
+        .strip_prefix("-not [string]::isnullorempty(")
+        .or_else(|| cond.strip_prefix("![string]::isnullorempty("))
+        .map_or(cond, |c| c.trim_end_matches(')').trim());
     if let Some(q) = cond.strip_prefix("$psboundparameters.containskey(") {
         let name = q.trim_end_matches(')').trim_matches(['\'', '"']);
         return (!name.is_empty()).then(|| name.to_string());

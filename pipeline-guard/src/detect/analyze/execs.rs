@@ -27,7 +27,7 @@ impl Scanner<'_> {
                 path = v.clone();
             }
         }
-        if !self.files.is_tracked_or_unpacked(&path) {
+        if !self.templates.is_empty() && !self.files.is_tracked_or_unpacked(&path) {
             // `-o "$INSTALL_DIR/nvm.sh"` with `INSTALL_DIR="$(nvm_install_dir)"`, then
             // `. "$(nvm_install_dir)/nvm.sh"`: the same path, spelt two ways.
             let wanted = self.resolve_template(&path);
@@ -35,6 +35,7 @@ impl Scanner<'_> {
                 .files
                 .unverified_paths()
                 .into_iter()
+                .filter(|d| d.starts_with('$'))
                 .find(|d| self.resolve_template(d) == wanted)
             {
                 path = d;
@@ -114,16 +115,39 @@ impl Scanner<'_> {
         if definition {
             return;
         }
-        let passed = args.iter().any(|a| {
-            // `@params` splats a hashtable; `@('/install')` is an array.
+        // `@params` splats a hashtable (it may pass the check); `@('/install')` is an array.
+        let splat = args.iter().any(|a| {
             a.strip_prefix('@').is_some_and(|v| {
                 !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            }) || a.strip_prefix('-').is_some_and(|flag| {
-                let flag = flag.trim_end_matches(':');
-                t.verifies_if.iter().any(|p| p.eq_ignore_ascii_case(flag))
             })
         });
-        if passed {
+        // `-ExpectedSHA256Sum X`, `-ExpectedSHA256Sum:X` or an unambiguous prefix
+        // (`-ExpectedSHA256`), with a value that is not empty (`""`, `$null`: the
+        // helper's `if ($X)` is then false).
+        let passed = args.iter().enumerate().any(|(k, a)| {
+            let Some(flag) = a.strip_prefix('-') else {
+                return false;
+            };
+            let (flag, inline) = match flag.split_once(':') {
+                Some((f, v)) => (f, Some(v)),
+                None => (flag, None),
+            };
+            let names = |p: &String| {
+                p.eq_ignore_ascii_case(flag)
+                    || (flag.len() >= 3
+                        && p.to_ascii_lowercase()
+                            .starts_with(&flag.to_ascii_lowercase()))
+            };
+            if !t.verifies_if.iter().any(names) {
+                return false;
+            }
+            let value = inline.or_else(|| args.get(k + 1).map(String::as_str));
+            value.is_some_and(|v| {
+                let v = v.trim_matches(['"', '\'']);
+                !v.is_empty() && !v.eq_ignore_ascii_case("$null") && !v.starts_with('-')
+            })
+        });
+        if splat || passed {
             return;
         }
         let needs: Vec<String> = t.verifies_if.iter().map(|p| format!("-{p}")).collect();
@@ -133,7 +157,7 @@ impl Scanner<'_> {
             line,
             text,
             format!(
-                "{name} downloads and runs a file, and checks it only when given {}: this call passes none, so it runs unverified (CWE-494)",
+                "{name} downloads and runs a file, and checks it only when given {}: this call passes none (or an empty value), so it runs unverified (CWE-494)",
                 needs.join(" or ")
             ),
         );
@@ -148,7 +172,7 @@ impl Scanner<'_> {
             None => (p.as_str(), ""),
         };
         match self.templates.get(&var_name(head)) {
-            Some(v) if !v.is_empty() => norm(&format!("{v}{rest}")),
+            Some(v) if is_stable_template(v) => norm(&format!("{v}{rest}")),
             _ => p,
         }
     }
@@ -176,17 +200,37 @@ impl Scanner<'_> {
         line: usize,
         text: &str,
     ) {
+        let github_path = |to: &str| {
+            to.to_ascii_lowercase()
+                .trim_end_matches('}')
+                .ends_with("github_path")
+        };
         let dirs: Vec<String> = match (name, stdout_to) {
-            ("echo" | "printf", Some(to)) if to.to_ascii_lowercase().ends_with("github_path") => {
-                args.iter()
-                    .filter(|a| !a.starts_with('-'))
-                    .cloned()
-                    .collect()
+            ("echo" | "printf", Some(to)) if github_path(to) => args
+                .iter()
+                .filter(|a| !a.starts_with('-'))
+                .cloned()
+                .collect(),
+            // `Add-Content $env:GITHUB_PATH DIR`, `Add-Content -Path … -Value DIR`.
+            ("add-content", _) => {
+                let value_of = |flag: &str| {
+                    args.iter()
+                        .position(|a| a.eq_ignore_ascii_case(flag))
+                        .and_then(|k| args.get(k + 1))
+                };
+                let positional: Vec<&String> =
+                    args.iter().filter(|a| !a.starts_with('-')).collect();
+                let path = value_of("-path").or(positional.first().copied());
+                let value = value_of("-value").or(positional.get(1).copied());
+                match (path, value) {
+                    (Some(p), Some(v)) if github_path(p) => vec![v.clone()],
+                    _ => return,
+                }
             }
             ("export", _) => args
                 .iter()
-                .filter_map(|a| a.strip_prefix("PATH="))
-                .flat_map(|v| v.split(':').map(str::to_string).collect::<Vec<_>>())
+                .filter_map(|a| a.strip_prefix("PATH=").or_else(|| a.strip_prefix("PATH+=")))
+                .flat_map(|v| v.split([':', ';']).map(str::to_string).collect::<Vec<_>>())
                 .collect(),
             _ => return,
         };
@@ -218,11 +262,30 @@ impl Scanner<'_> {
                 .templates
                 .get(&var_name(p))
                 .map_or_else(|| p.clone(), |t| norm(t));
-            let in_tap = ["/Formula/", "/Casks/", "Casks/", "/Taps/"]
+            // A tap's directories, or a variable named for one (`$CASKS_DIR/x.rb`).
+            let head = var_name(full.split('/').next().unwrap_or("")).to_ascii_lowercase();
+            let in_tap = ["/Formula/", "/Casks/", "/Taps/"]
                 .iter()
                 .any(|d| full.contains(d))
-                || full.to_ascii_lowercase().contains("cask");
+                || full.starts_with("Casks/")
+                || full.starts_with("Formula/")
+                || ["cask", "formula", "tap"].iter().any(|w| head.contains(w));
             in_tap && (full.ends_with(&format!("/{file}")) || full == file)
         })
     }
+}
+
+/// A value that names the same path wherever it is spelt: one substitution of a
+/// command with no arguments (`$(nvm_install_dir)`), not one that makes a new name each
+/// time (`$(mktemp -d)`) or depends on its arguments.
+fn is_stable_template(value: &str) -> bool {
+    value
+        .strip_prefix("$(")
+        .and_then(|v| v.split_once(')'))
+        .is_some_and(|(command, _)| {
+            let command = command.trim();
+            !command.is_empty()
+                && !command.contains(char::is_whitespace)
+                && !matches!(command, "mktemp" | "date" | "uuidgen")
+        })
 }

@@ -141,13 +141,21 @@ impl Scanner<'_> {
         } else if is_decode_command(name, args) && !consumed {
             self.files.decoded(stdout_to.map(norm), line);
         } else if let Some(ops) = verify_operands(name, args) {
+            let ops = self.with_aliases(&ops);
             self.files.verified(&ops, true);
         } else if helper.as_ref().is_some_and(|t| t.verifies) {
-            self.files.verified(args, true);
+            let ops = self.with_aliases(args);
+            self.files.verified(&ops, true);
         } else if is_digest_program(name) && consumed {
-            self.files.verified(args, false);
+            let ops = self.with_aliases(args);
+            self.files.verified(&ops, false);
         } else if matches!(name, "mv" | "cp" | "install") {
             self.files.copied(name, args);
+        } else if matches!(name, "popd" | "pop-location")
+            || (name == "cd" && args.iter().any(|a| a == "-" || a.contains("OLDPWD")))
+        {
+            // Back to where it was: not tracked, so nothing is taken as being inside.
+            self.cwd = None;
         } else if matches!(
             name,
             "cd" | "pushd" | "push-location" | "set-location" | "sl"
@@ -176,5 +184,17 @@ impl Scanner<'_> {
                     .unpacked(Some(&a), operand(&dir), None, false, line);
             }
         }
+    }
+
+    /// `words` and, for each `$var` among them, the path the script assigned to it: a
+    /// check of `$zip` is a check of the file `zip=/tmp/x.zip` names.
+    fn with_aliases(&self, words: &[String]) -> Vec<String> {
+        let mut out = words.to_vec();
+        for w in words {
+            if let Some(v) = self.vars.get(&var_name(w)) {
+                out.push(v.clone());
+            }
+        }
+        out
     }
 }
