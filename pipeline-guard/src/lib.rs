@@ -8,9 +8,10 @@
 //! - [`detect`]: the detector. Pure: an argv or shell text in, [`detect::Finding`]s
 //!   out; no IO. Always built; it is all that `updater` uses (to refuse a
 //!   post-install hook whose command line runs inline code).
-//! - `audit` (feature `audit`): pipeline files (shell scripts, Makefiles,
-//!   Dockerfiles, GitHub Actions and GitLab CI YAML) scanned before a build, with
-//!   an allow-list and text, JSON or SARIF reports.
+//! - `audit` (feature `audit`): pipeline files (shell, PowerShell and batch scripts,
+//!   Makefiles, Dockerfiles, justfiles, `package.json`, and the files of nine CI
+//!   systems) scanned before a build, with an allow-list and text, JSON or SARIF
+//!   reports.
 //! - `watch` (feature `watch`, Linux): a build command run under ptrace, with every
 //!   program executed anywhere in its process tree passed through the detector as
 //!   it starts; `--enforce` kills an offender before its first instruction.

@@ -13,8 +13,10 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Find code on the fly (inline interpreter code, download-and-execute without a
-    /// check) in pipeline files: shell, Makefiles, Dockerfiles, justfiles, GitHub
-    /// Actions and GitLab CI. Exit 0 clean, 1 findings at or above --fail-on, 2 errors.
+    /// check) in pipeline files: shell, PowerShell, batch, Makefiles, Dockerfiles,
+    /// justfiles, package.json and the CI systems' files (GitHub Actions, GitLab CI,
+    /// Azure Pipelines, CircleCI, Jenkinsfile, Bitbucket, Travis, Buildkite, Drone).
+    /// Exit 0 clean, 1 findings at or above --fail-on, 2 errors.
     Audit(pipeline_guard::audit::cli::AuditArgs),
     /// Run a build command and watch every program executed in its process tree (Linux):
     /// code on the fly is reported with the chain of programs that ran it, or stopped
