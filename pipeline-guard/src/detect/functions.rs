@@ -311,6 +311,20 @@ impl Helpers {
                         .filter(|v| !v.is_empty()),
                 );
             }
+            // A helper that runs the file one of its parameters names, given a variable
+            // (`Install-VSIXFromFile -FilePath $filePath`).
+            if let Some(p) = self.get(&name).and_then(|h| h.runs_param) {
+                let operand = match p.parse::<usize>() {
+                    Ok(n) => args.get(n.saturating_sub(1)),
+                    Err(_) => args
+                        .iter()
+                        .position(|a| a.eq_ignore_ascii_case(&format!("-{p}")))
+                        .and_then(|k| args.get(k + 1)),
+                };
+                if let Some(v) = operand.map(|a| var_name(a)).filter(|v| !v.is_empty()) {
+                    executed.push(v.to_ascii_lowercase());
+                }
+            }
             if let Some(x) = extraction(&name, args) {
                 if let (Some(a), Some(d)) = (x.archive, x.dir) {
                     unpacks.get_or_insert((

@@ -101,7 +101,7 @@ impl Scanner<'_> {
         let Some(t) = self.helpers.get(name) else {
             return;
         };
-        if !t.runs_download || t.verifies || t.verifies_if.is_empty() {
+        if !t.runs_download || t.verifies {
             return;
         }
         // `function Install-Binary {` defines it.
@@ -148,6 +148,18 @@ impl Scanner<'_> {
             })
         });
         if splat || passed {
+            return;
+        }
+        if t.verifies_if.is_empty() {
+            // It never checks: each call runs what it downloads unverified (the
+            // definition, where the download and the run are, is reported too).
+            self.push(
+                UNVERIFIED_DOWNLOAD_EXEC,
+                Severity::High,
+                line,
+                text,
+                format!("{name} downloads and runs a file with no checksum or signature check: this call runs one unverified (CWE-494)"),
+            );
             return;
         }
         let needs: Vec<String> = t.verifies_if.iter().map(|p| format!("-{p}")).collect();
