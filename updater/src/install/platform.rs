@@ -149,6 +149,7 @@ fn rename_with_retries(from: &Path, to: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    // Unix only: Windows has no mode bits to copy (`copy_permissions` does nothing there).
     #[cfg(unix)]
     #[test]
     fn copies_rwx_bits_but_not_setuid() {
