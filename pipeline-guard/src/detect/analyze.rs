@@ -2,7 +2,7 @@
 
 use super::argv::{classify, unwrap, Invocation};
 use super::files::{norm, FileTracker};
-use super::functions::{var_name, Helpers};
+use super::functions::{call_operand, var_name, Helpers};
 use super::indicators::{
     code_risks, is_decode_command, powershell_download_exec, program_name, Family,
 };
@@ -349,16 +349,7 @@ impl Scanner<'_> {
             self.track_files(&name, args, stdout_to, line, consumed);
             // A helper that runs the file one of its parameters names.
             if let Some(p) = self.helpers.get(&name).and_then(|t| t.runs_param) {
-                let operand = match p.parse::<usize>() {
-                    Ok(n) => args.get(n.saturating_sub(1)),
-                    Err(_) => {
-                        let flag = format!("-{p}");
-                        args.iter()
-                            .position(|a| a.eq_ignore_ascii_case(&flag))
-                            .and_then(|k| args.get(k + 1))
-                    }
-                };
-                if let Some(f) = operand.cloned() {
+                if let Some(f) = call_operand(&p, args).cloned() {
                     self.exec_file(&f, None, line, text);
                 }
             }

@@ -314,13 +314,7 @@ impl Helpers {
             // A helper that runs the file one of its parameters names, given a variable
             // (`Install-VSIXFromFile -FilePath $filePath`).
             if let Some(p) = self.get(&name).and_then(|h| h.runs_param) {
-                let operand = match p.parse::<usize>() {
-                    Ok(n) => args.get(n.saturating_sub(1)),
-                    Err(_) => args
-                        .iter()
-                        .position(|a| a.eq_ignore_ascii_case(&format!("-{p}")))
-                        .and_then(|k| args.get(k + 1)),
-                };
+                let operand = call_operand(&p, args);
                 if let Some(v) = operand.map(|a| var_name(a)).filter(|v| !v.is_empty()) {
                     executed.push(v.to_ascii_lowercase());
                 }
@@ -604,6 +598,21 @@ fn condition_param(line: &str) -> Option<String> {
     }
     let name = var_name(cond);
     (!name.is_empty()).then_some(name)
+}
+
+/// The word a call passes for a helper's parameter `p` ([`Traits::runs_param`]): the
+/// `n`th argument for a positional `"n"`, or the word after `-p` (any case) for a
+/// named PowerShell parameter.
+pub(crate) fn call_operand<'a>(p: &str, args: &'a [String]) -> Option<&'a String> {
+    match p.parse::<usize>() {
+        Ok(n) => args.get(n.saturating_sub(1)),
+        Err(_) => {
+            let flag = format!("-{p}");
+            args.iter()
+                .position(|a| a.eq_ignore_ascii_case(&flag))
+                .and_then(|k| args.get(k + 1))
+        }
+    }
 }
 
 /// `1` for `$1`, `${1}`, `${1:-x}`.

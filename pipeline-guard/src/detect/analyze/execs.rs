@@ -179,10 +179,7 @@ impl Scanner<'_> {
     /// it (`$(nvm_install_dir)/nvm.sh`), normalised.
     fn resolve_template(&self, path: &str) -> String {
         let p = norm(path);
-        let (head, rest) = match p.find('/') {
-            Some(i) => (&p[..i], &p[i..]),
-            None => (p.as_str(), ""),
-        };
+        let (head, rest) = leading_segment(&p);
         match self.templates.get(&var_name(head)) {
             Some(v) if is_stable_template(v) => norm(&format!("{v}{rest}")),
             _ => p,
@@ -191,10 +188,7 @@ impl Scanner<'_> {
 
     /// `$dir/rest` with `dir` replaced by the plain value the script assigned to it.
     pub(super) fn resolve_leading_var(&self, path: &str) -> String {
-        let (head, rest) = match path.find('/') {
-            Some(i) => (&path[..i], &path[i..]),
-            None => (path, ""),
-        };
+        let (head, rest) = leading_segment(path);
         match self.vars.get(&var_name(head)) {
             Some(v) if !v.is_empty() => format!("{v}{rest}"),
             _ => path.to_string(),
@@ -300,4 +294,9 @@ fn is_stable_template(value: &str) -> bool {
                 && !command.contains(char::is_whitespace)
                 && !matches!(command, "mktemp" | "date" | "uuidgen")
         })
+}
+
+/// `path` split before its first `/`: (`$dir`, `/rest`), or (`path`, "").
+fn leading_segment(path: &str) -> (&str, &str) {
+    path.find('/').map_or((path, ""), |i| path.split_at(i))
 }
