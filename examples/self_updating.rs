@@ -2,8 +2,12 @@
 //!
 //! ```text
 //! cargo run --example self_updating -- --repository https://updates.example.com/ \
-//!     --root root.json --data-dir ~/.local/share/self_updating [--ca-file ca.pem]
+//!     --root root.json --data-dir ~/.local/share/self_updating [--ca-file ca.pem] \
+//!     [--install-dir /opt/self_updating]
 //! ```
+//!
+//! With `--install-dir`, the program ships as a whole directory and its releases are
+//! bundles: the updater swaps the directory instead of the executable.
 //!
 //! At every start it lets the updater finish or roll back an earlier install, confirms
 //! a fresh update once it is healthy, then checks for a newer release, downloads and
@@ -24,11 +28,13 @@ struct Args {
     root: PathBuf,
     data_dir: PathBuf,
     ca_file: Option<PathBuf>,
+    install_dir: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args> {
     let mut args = std::env::args().skip(1);
-    let (mut repository, mut root, mut data_dir, mut ca_file) = (None, None, None, None);
+    let (mut repository, mut root, mut data_dir, mut ca_file, mut install_dir) =
+        (None, None, None, None, None);
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -36,6 +42,7 @@ fn parse_args() -> Result<Args> {
             "--root" => root = Some(PathBuf::from(value()?)),
             "--data-dir" => data_dir = Some(PathBuf::from(value()?)),
             "--ca-file" => ca_file = Some(PathBuf::from(value()?)),
+            "--install-dir" => install_dir = Some(PathBuf::from(value()?)),
             other => bail!("unknown argument {other:?}"),
         }
     }
@@ -44,6 +51,7 @@ fn parse_args() -> Result<Args> {
         root: root.context("--root is required")?,
         data_dir: data_dir.context("--data-dir is required")?,
         ca_file,
+        install_dir,
     })
 }
 
@@ -51,7 +59,7 @@ fn main() -> Result<()> {
     let args = parse_args()?;
     let version = env!("CARGO_PKG_VERSION");
     let base = args.repository.trim_end_matches('/');
-    let builder = Updater::builder(APP, version)
+    let mut builder = Updater::builder(APP, version)
         .repository(&format!("{base}/metadata/"), &format!("{base}/targets/"))
         .trusted_root(std::fs::read(&args.root).context("reading the trusted root")?)
         .data_dir(&args.data_dir)
@@ -59,6 +67,9 @@ fn main() -> Result<()> {
             ca_file: args.ca_file,
             ..Default::default()
         });
+    if let Some(dir) = &args.install_dir {
+        builder = builder.install_dir(dir);
+    }
     let mut updater = blocking::Updater::new(builder)?;
 
     match updater.startup()? {

@@ -1,13 +1,15 @@
 //! `updater-demo`: the whole loop on a built-in local setup, with no input.
 //!
 //! Creates keys and a signed repository (repo-tool's sandbox: root 2-of-3, a
-//! short-expiry rollout role), stamps two versions of the example application (this
-//! executable running as `demo-app`, see [`crate::demo_app`]), serves the repository
+//! short-expiry rollout role), builds two versions of the example application (a
+//! directory: this executable running as `demo-app` and the resources it reads its
+//! version from, see [`crate::demo_app`]) and releases each as a bundle (a
+//! reproducible tar.zst whose size and entry count are signed), serves the repository
 //! over HTTPS on loopback with a fresh certificate authority, installs version 1,
-//! lets it update itself to version 2 (progress bar, every verification step), runs
-//! the new binary, which confirms its health, and finally shows a tampered release
-//! being refused while the installed version keeps running. Exits non-zero if any
-//! step does not behave as it must.
+//! lets it update its whole directory to version 2 (progress bar, every verification
+//! step, one atomic swap), runs the new version, which confirms its health, and
+//! finally shows a tampered release being refused while the installed version keeps
+//! running. Exits non-zero if any step does not behave as it must.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,17 +24,35 @@ use time::OffsetDateTime;
 use updater::release::{current_platform, ReleaseInfo};
 
 use crate::demo_app::{self, APP, SETTINGS_FILE};
+use repo_tool::bundle::{prepare_bundle, PreparedBundle};
+use updater::bundle::tree;
 
 fn step(n: u32, text: &str) {
     println!("\n[{n}] {text}");
 }
 
-fn release_info(version: &str, notes: &str) -> Result<ReleaseInfo> {
+fn release_info(version: &str, notes: &str, bundle: &PreparedBundle) -> Result<ReleaseInfo> {
     Ok(ReleaseInfo {
         channels: vec!["stable".into()],
         notes: Some(notes.into()),
+        bundle: Some(bundle.spec.clone()),
         ..ReleaseInfo::new(APP, Version::parse(version)?, current_platform())
     })
+}
+
+/// The application directory of `version` under `work/builds/`, and its bundle: a
+/// tar.zst at zstd level 3 (quick for a demo; releases default to 19) that keeps the
+/// installation's settings file.
+fn build(
+    work: &Path,
+    executable: &[u8],
+    version: &str,
+    banner: &str,
+) -> Result<(PathBuf, PreparedBundle)> {
+    let dir = work.join("builds").join(version).join(APP);
+    demo_app::build_tree(&dir, executable, version, banner)?;
+    let bundle = prepare_bundle(&dir, None, Some(3), vec![SETTINGS_FILE.to_string()])?;
+    Ok((dir, bundle))
 }
 
 /// A certificate authority and a server certificate for 127.0.0.1, made fresh.
@@ -95,14 +115,34 @@ pub async fn run() -> Result<()> {
 
     step(
         2,
-        "Stamping versions 1.0.0 and 2.0.0 of the example application and signing 1.0.0",
+        "Building versions 1.0.0 and 2.0.0 of the example application (a directory: the program and the resources it reads its version from) and releasing 1.0.0 as a bundle",
     );
     let me = std::env::current_exe().context("finding this executable")?;
-    let original = std::fs::read(&me).with_context(|| format!("reading {}", me.display()))?;
-    let v1 = demo_app::stamp(&original, "1.0.0")?;
-    let v2 = demo_app::stamp(&original, "2.0.0")?;
-    let path = sandbox.release(&release_info("1.0.0", "first release")?, APP, &v1, now)?;
-    println!("    signed {path} ({} bytes)", v1.len());
+    let program = std::fs::read(&me).with_context(|| format!("reading {}", me.display()))?;
+    let (v1_dir, v1) = build(
+        work.path(),
+        &program,
+        "1.0.0",
+        "hello from the first release",
+    )?;
+    let (v2_dir, v2) = build(
+        work.path(),
+        &program,
+        "2.0.0",
+        "hello from release 2.0.0, with new resources",
+    )?;
+    let path = sandbox.release(
+        &release_info("1.0.0", "first release", &v1)?,
+        &v1.file_name,
+        &v1.content,
+        now,
+    )?;
+    println!(
+        "    signed {path}: {} bytes, {} entries, {} bytes unpacked",
+        v1.content.len(),
+        v1.spec.entries,
+        v1.spec.unpacked_size
+    );
 
     step(
         3,
@@ -121,11 +161,9 @@ pub async fn run() -> Result<()> {
         4,
         "Installing version 1.0.0 with the repository's root embedded as its trust anchor",
     );
-    let bin = work.path().join("install/bin");
-    std::fs::create_dir_all(&bin)?;
-    let exe = bin.join(APP);
-    std::fs::write(&exe, &v1)?;
-    make_executable(&exe)?;
+    let app_dir = work.path().join("install").join(APP);
+    copy_tree(&v1_dir, &app_dir)?;
+    let exe = app_dir.join(APP);
     let root_file = work.path().join("install/root.json");
     std::fs::write(&root_file, sandbox.root_json()?)?;
     let settings = serde_json::json!({
@@ -135,7 +173,7 @@ pub async fn run() -> Result<()> {
         "data_dir": work.path().join("install/data"),
     });
     std::fs::write(
-        bin.join(SETTINGS_FILE),
+        app_dir.join(SETTINGS_FILE),
         serde_json::to_vec_pretty(&settings)?,
     )?;
     let (ok, out) = run_app(&exe, &[]).await?;
@@ -143,18 +181,21 @@ pub async fn run() -> Result<()> {
         bail!("the installed version 1.0.0 does not run");
     }
 
-    step(5, "Signing and publishing release 2.0.0");
+    step(
+        5,
+        "Signing and publishing release 2.0.0 (a bundle of the whole directory)",
+    );
     let path = sandbox.release(
-        &release_info("2.0.0", "faster start-up")?,
-        APP,
-        &v2,
+        &release_info("2.0.0", "new resources", &v2)?,
+        &v2.file_name,
+        &v2.content,
         OffsetDateTime::now_utc(),
     )?;
     println!("    signed {path}; snapshot and timestamp refreshed");
 
     step(
         6,
-        "demo-app 1.0.0 updates itself: refresh, select, download, verify, install",
+        "demo-app 1.0.0 updates its directory: refresh, select, download, verify, unpack next to it, swap atomically",
     );
     let (ok, out) = run_app(&exe, &["update"]).await?;
     if !ok || !out.contains("2.0.0 installed") {
@@ -163,28 +204,53 @@ pub async fn run() -> Result<()> {
 
     step(
         7,
-        "Running the new binary: it starts, checks its health and confirms the update",
+        "Running the new version: it reads its new resources, checks its health and confirms the update",
     );
     let (ok, out) = run_app(&exe, &[]).await?;
-    if !ok || !out.contains("demo-app 2.0.0") || !out.contains("confirmed") {
+    if !ok
+        || !out.contains("demo-app 2.0.0")
+        || !out.contains("confirmed")
+        || !out.contains("new resources")
+    {
         bail!("the new version did not start and confirm");
     }
-    if std::fs::read(&exe)? != v2 {
-        bail!("the installed executable is not exactly release 2.0.0");
+    let keep =
+        [updater::bundle::EntryPath::parse(SETTINGS_FILE.as_bytes())
+            .map_err(anyhow::Error::msg)?];
+    if tree::manifest(&app_dir, &keep)? != tree::manifest(&v2_dir, &keep)? {
+        bail!("the installed directory is not exactly release 2.0.0");
     }
+    if !app_dir.join(SETTINGS_FILE).is_file() {
+        bail!("the installation's settings were lost in the update");
+    }
+    println!(
+        "    every path, mode and file hash of {} is release 2.0.0's; {SETTINGS_FILE} was kept",
+        app_dir.display()
+    );
 
     step(
         8,
         "Attack: the server is compromised and serves a malicious 3.0.0 in place of the signed one",
     );
+    let (_, v3) = build(work.path(), &program, "3.0.0", "signed release")?;
     let path = sandbox.release(
-        &release_info("3.0.0", "signed release")?,
-        APP,
-        &demo_app::stamp(&original, "3.0.0")?,
+        &release_info("3.0.0", "signed release", &v3)?,
+        &v3.file_name,
+        &v3.content,
         OffsetDateTime::now_utc(),
     )?;
-    let evil = b"#!/bin/sh\necho 'owned: attacker code runs'\n";
-    replace_served_copies(&sandbox.published_dir().join("targets"), &path, evil)?;
+    // A well-formed bundle of the same name whose program is the attacker's.
+    let (_, evil) = build(
+        &work.path().join("attacker"),
+        b"#!/bin/sh\necho 'owned: attacker code runs'\n",
+        "3.0.0",
+        "owned",
+    )?;
+    replace_served_copies(
+        &sandbox.published_dir().join("targets"),
+        &path,
+        &evil.content,
+    )?;
     let (ok, out) = run_app(&exe, &["update"]).await?;
     if ok || out.contains("installed") {
         bail!("the tampered release was not refused");
@@ -224,14 +290,30 @@ fn replace_served_copies(targets_dir: &Path, path: &str, bytes: &[u8]) -> Result
     Ok(())
 }
 
+/// Copies the directory `from` to `to` (files and directories; the demo's trees hold
+/// nothing else), keeping permission bits.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(unix)]
-fn make_executable(path: &Path) -> Result<()> {
+pub fn make_executable(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn make_executable(_path: &Path) -> Result<()> {
+pub fn make_executable(_path: &Path) -> Result<()> {
     Ok(())
 }

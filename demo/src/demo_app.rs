@@ -1,10 +1,18 @@
-//! The demo's example application: a copy of this very executable, stamped with a
-//! release version, that runs as `demo-app` and updates itself with the
-//! [`updater::Updater`].
+//! The demo's example application: a whole application directory, updated as one
+//! bundle by the [`updater::Updater`].
+//!
+//! ```text
+//! demo-app/demo-app                this very executable, copied
+//! demo-app/resources/version.txt   the application's version: it runs as this version
+//! demo-app/resources/banner.txt    what it prints when it starts
+//! demo-app/demo-app.json           the installation's settings (preserved by updates)
+//! ```
 //!
 //! When the executable's file name is `demo-app`, `main` hands over to [`run`]. The
-//! app reads `demo-app.json` next to itself (repository URL, CA file, trusted root,
-//! data directory), the way an installed application reads its packaged settings.
+//! app reads its version and banner from its own resources and `demo-app.json`
+//! (repository URL, CA file, trusted root, data directory) from its directory, the way
+//! an installed application reads its packaged settings. A release replaces the whole
+//! directory atomically, except `demo-app.json`.
 //!
 //! - `demo-app`: start (finish or roll back an install), print the version, confirm.
 //! - `demo-app update`: check, download with a progress bar, verify, install.
@@ -21,60 +29,40 @@ use cli_support::bar_for;
 /// The executable name that switches this binary into the demo application.
 pub const APP: &str = "demo-app";
 
-/// The settings file next to the installed executable.
+/// The settings file in the application directory.
 pub const SETTINGS_FILE: &str = "demo-app.json";
 
-const SLOT_LEN: usize = 48;
-const MARKER_LEN: usize = 28;
+/// The application's version, inside its directory.
+pub const VERSION_FILE: &str = "resources/version.txt";
 
-/// The version slot, patched in copies of the binary by [`stamp`]. Its marker is
-/// written backwards everywhere else in this file, so the only forward copy in the
-/// executable is this one.
-#[used]
-static VERSION_SLOT: [u8; SLOT_LEN] =
-    *b"@@updater-demo-app-version@@0.0.0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+/// The banner it prints, inside its directory.
+pub const BANNER_FILE: &str = "resources/banner.txt";
 
-fn marker() -> Vec<u8> {
-    // black_box keeps the compiler from folding the forward marker into a constant.
-    let reversed: &[u8] = std::hint::black_box(b"@@noisrev-ppa-omed-retadpu@@");
-    reversed.iter().rev().copied().collect()
-}
-
-/// The version this copy of the executable was stamped with ("0.0.0" unstamped).
-pub fn stamped_version() -> String {
-    let slot: &[u8; SLOT_LEN] = std::hint::black_box(&VERSION_SLOT);
-    let value = &slot[MARKER_LEN..];
-    let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
-    String::from_utf8_lossy(&value[..end]).into_owned()
-}
-
-/// A copy of `binary` (this executable's bytes) whose version slot says `version`,
-/// like a build that stamps its version at link time.
+/// Writes the application directory of `version` at `dir`: this executable, its
+/// version and a banner (not the settings, which belong to an installation).
 ///
 /// # Errors
-/// When the slot is not found exactly once or the version does not fit.
-pub fn stamp(binary: &[u8], version: &str) -> Result<Vec<u8>> {
-    let marker = marker();
-    let found: Vec<usize> = binary
-        .windows(MARKER_LEN)
-        .enumerate()
-        .filter(|(_, w)| *w == marker.as_slice())
-        .map(|(i, _)| i)
-        .collect();
-    let [at] = found[..] else {
-        bail!(
-            "the version slot appears {} times in the executable, expected once",
-            found.len()
-        );
-    };
-    if version.len() >= SLOT_LEN - MARKER_LEN {
-        bail!("version {version:?} is too long for the slot");
-    }
-    let mut out = binary.to_vec();
-    let slot = &mut out[at + MARKER_LEN..at + SLOT_LEN];
-    slot.fill(0);
-    slot[..version.len()].copy_from_slice(version.as_bytes());
-    Ok(out)
+/// IO errors.
+pub fn build_tree(dir: &Path, executable: &[u8], version: &str, banner: &str) -> Result<()> {
+    std::fs::create_dir_all(dir.join("resources"))?;
+    let exe = dir.join(APP);
+    std::fs::write(&exe, executable)?;
+    crate::demo::make_executable(&exe)?;
+    std::fs::write(dir.join(VERSION_FILE), format!("{version}\n"))?;
+    std::fs::write(dir.join(BANNER_FILE), format!("{banner}\n"))?;
+    Ok(())
+}
+
+/// The version the application directory holding `exe` says it is.
+fn own_version(exe: &Path) -> Result<String> {
+    let file = app_dir(exe)?.join(VERSION_FILE);
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    Ok(text.trim().to_string())
+}
+
+fn app_dir(exe: &Path) -> Result<&Path> {
+    exe.parent().context("the executable has no directory")
 }
 
 /// Settings of an installed demo app.
@@ -113,10 +101,11 @@ fn updater(exe: &Path) -> Result<Updater> {
         ..Default::default()
     };
     let base = settings.repository.trim_end_matches('/');
-    Ok(Updater::builder(APP, &stamped_version())
+    Ok(Updater::builder(APP, &own_version(exe)?)
         .repository(&format!("{base}/metadata/"), &format!("{base}/targets/"))
         .trusted_root(root)
         .data_dir(&settings.data_dir)
+        .install_dir(app_dir(exe)?)
         .executable(exe)
         .http_options(http)
         .build()?)
@@ -129,7 +118,7 @@ fn updater(exe: &Path) -> Result<Updater> {
 pub async fn run(args: &[String]) -> Result<()> {
     let exe = std::env::current_exe().context("finding the running executable")?;
     let mut updater = updater(&exe)?;
-    let version = stamped_version();
+    let version = own_version(&exe)?;
     match updater.startup()? {
         StartupOutcome::RolledBack(rolled) => {
             println!(
@@ -147,7 +136,11 @@ pub async fn run(args: &[String]) -> Result<()> {
     }
     match args.first().map(String::as_str) {
         None => {
+            let banner = app_dir(&exe)?.join(BANNER_FILE);
+            let banner = std::fs::read_to_string(&banner)
+                .with_context(|| format!("reading {}", banner.display()))?;
             println!("demo-app {version}: running, verified by TUF before it ever ran");
+            println!("demo-app {version}: {}", banner.trim());
             Ok(())
         }
         Some("update") => update(&mut updater, &version).await,
@@ -182,6 +175,12 @@ async fn update(updater: &mut Updater, version: &str) -> Result<()> {
         release.target.length,
         hashes.join(" and ")
     );
+    if let Some(bundle) = &release.info.bundle {
+        println!(
+            "    a {} bundle of {} entries, {} bytes unpacked (signed figures, enforced while unpacking)",
+            bundle.format, bundle.entries, bundle.unpacked_size
+        );
+    }
     updater
         .install(&downloaded, |step| println!("    install: {step}"))
         .await?;

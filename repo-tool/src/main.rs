@@ -177,15 +177,40 @@ fn run(cli: Cli) -> Result<()> {
             critical,
             minimum_version,
             notes,
+            bundle,
+            format,
+            level,
+            preserve,
             file,
         } => {
             let project = Project::open(&dir)?;
-            let content =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .context("the release file has no name")?;
+            let (name, content, bundle) = if bundle || file.is_dir() || format.is_some() {
+                let format = format
+                    .map(|f| updater::bundle::ArchiveFormat::from_name(&f))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?;
+                let prepared = repo_tool::bundle::prepare_bundle(&file, format, level, preserve)?;
+                eprintln!(
+                    "bundle {}: {} entries, {} bytes unpacked, {} as {}",
+                    file.display(),
+                    prepared.spec.entries,
+                    prepared.spec.unpacked_size,
+                    prepared.content.len(),
+                    prepared.spec.format
+                );
+                (prepared.file_name, prepared.content, Some(prepared.spec))
+            } else {
+                if !preserve.is_empty() || level.is_some() {
+                    anyhow::bail!("--preserve and --level are for bundles; add --bundle");
+                }
+                let content =
+                    std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .context("the release file has no name")?;
+                (name, content, None)
+            };
             let info = updater::release::ReleaseInfo {
                 app,
                 version: semver::Version::parse(&version)
@@ -199,6 +224,7 @@ fn run(cli: Cli) -> Result<()> {
                     .context("--minimum-version is not semver")?,
                 notes,
                 post_install: None,
+                bundle,
             };
             let path = release::add_release(&project, &info, &name, &content, now)?;
             eprintln!("staged release {path} ({} bytes)", content.len());

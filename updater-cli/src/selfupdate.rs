@@ -35,6 +35,10 @@ pub struct AppArgs {
     /// does not need it.
     #[arg(long)]
     executable: Option<PathBuf>,
+    /// The application directory to replace, for an application released as bundles
+    /// (archives of the whole directory); with or instead of --executable.
+    #[arg(long)]
+    install_dir: Option<PathBuf>,
     /// Channel to follow.
     #[arg(long, default_value = "stable")]
     channel: String,
@@ -72,6 +76,9 @@ impl AppArgs {
         if let Some(executable) = &self.executable {
             builder = builder.executable(executable);
         }
+        if let Some(dir) = &self.install_dir {
+            builder = builder.install_dir(dir);
+        }
         builder.build().map_err(|e| match e {
             updater::Error::Metadata(_) => anyhow::Error::new(e).context(format!(
                 "{} is not a usable trusted root",
@@ -81,10 +88,11 @@ impl AppArgs {
         })
     }
 
-    /// Commands that replace a file must be told which: never this tool itself.
+    /// Commands that replace a file or directory must be told which: never this tool
+    /// itself.
     fn require_executable(&self, command: &str) -> Result<()> {
-        if self.executable.is_none() {
-            anyhow::bail!("{command} needs --executable: the installed program to replace");
+        if self.executable.is_none() && self.install_dir.is_none() {
+            anyhow::bail!("{command} needs --executable (the installed program to replace) or --install-dir (its application directory)");
         }
         Ok(())
     }

@@ -45,6 +45,7 @@ fn info(version: &str, platform: &str, channels: &[&str]) -> ReleaseInfo {
         minimum_version: None,
         notes: Some(format!("release {version}")),
         post_install: None,
+        bundle: None,
     }
 }
 

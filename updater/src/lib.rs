@@ -59,6 +59,8 @@
 
 #[cfg(feature = "self-update")]
 pub mod blocking;
+#[cfg(feature = "self-update")]
+pub mod bundle;
 pub mod client;
 pub mod error;
 pub mod fetch;

@@ -129,7 +129,23 @@ pub(crate) enum Command {
         /// Release notes.
         #[arg(long)]
         notes: Option<String>,
-        /// The release file.
+        /// Release an application directory as a bundle: FILE is the directory
+        /// (packed reproducibly) or a ready archive. Implied when FILE is a directory.
+        #[arg(long)]
+        bundle: bool,
+        /// Archive format of a bundle: tar.zst (default), tar.gz or zip.
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<String>,
+        /// Compression level when packing a bundle (zstd 1-22, default 19; gzip and
+        /// zip 0-9, default 9).
+        #[arg(long)]
+        level: Option<i32>,
+        /// A path inside the application directory that belongs to the installation
+        /// (user data, settings, caches): kept across updates and rollbacks. Repeat
+        /// for several.
+        #[arg(long = "preserve", value_name = "PATH")]
+        preserve: Vec<String>,
+        /// The release file, or the application directory of a bundle.
         file: PathBuf,
     },
     /// Set the staged rollout of one release (the APP/rollout.json policy, listed in

@@ -99,6 +99,32 @@ pub struct JournalRecord {
     /// Why the install was rolled back (set with `RollingBack` and `RolledBack`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What was installed: one executable, or a whole application directory (whose
+    /// digests are [`crate::bundle::tree::digest`]s).
+    #[serde(default, skip_serializing_if = "InstalledKind::is_executable")]
+    pub kind: InstalledKind,
+    /// For a directory, the preserved paths its digests leave out (the release's
+    /// `bundle.preserve`), so that start-up computes the same digests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preserve: Vec<String>,
+}
+
+/// What an install replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum InstalledKind {
+    /// One executable file (digests: SHA-256 of the file).
+    #[default]
+    Executable,
+    /// An application directory (digests: of its tree).
+    Directory,
+}
+
+impl InstalledKind {
+    fn is_executable(&self) -> bool {
+        *self == InstalledKind::Executable
+    }
 }
 
 /// Paths are informational here: a path that is not UTF-8 is recorded lossily rather
@@ -202,6 +228,8 @@ mod tests {
             state: JournalState::AwaitingConfirmation,
             starts: 1,
             reason: None,
+            kind: InstalledKind::Executable,
+            preserve: Vec::new(),
         }
     }
 

@@ -41,9 +41,13 @@
 //! (there is no lock; the loser's rename fails or start-up resolves the result by
 //! content), and power loss on filesystems that do not honour `fsync`.
 
+mod directory;
 mod journal;
 mod platform;
 mod replaced;
+mod resolve;
+mod swap;
+mod target;
 mod types;
 
 #[cfg(test)]
@@ -59,9 +63,12 @@ use ring::digest;
 use crate::integrity::IntegrityCheck;
 use crate::metadata::TargetFile;
 use crate::store::parent_dir;
-use journal::{Journal, Loaded};
+use journal::Journal;
+use resolve::{resolve, Resolution};
 
-pub use journal::{JournalRecord, JournalState, JOURNAL_FILE};
+pub use directory::DirectoryInstaller;
+pub use journal::{InstalledKind, JournalRecord, JournalState, JOURNAL_FILE};
+pub use target::InstallTarget;
 use types::io_err;
 pub use types::{InstallError, InstallReceipt, InstallStep, RolledBack, StartupOutcome};
 
@@ -181,44 +188,6 @@ impl Installer {
         })
     }
 
-    /// Reads the journal; a corrupt one is logged and set aside (and counts as none).
-    fn load_or_set_aside(&self) -> Result<Option<JournalRecord>, InstallError> {
-        let journal = self.journal();
-        match journal.load().map_err(io_err("reading", journal.path()))? {
-            Loaded::Missing => Ok(None),
-            Loaded::Record(record) => Ok(Some(record)),
-            Loaded::Corrupt(reason) => {
-                match journal.set_aside() {
-                    Ok(aside) => tracing::warn!(
-                        journal = %journal.path().display(), moved_to = %aside.display(), %reason,
-                        "install journal is corrupt; set it aside, the executable is left as it is"
-                    ),
-                    Err(e) => tracing::warn!(
-                        journal = %journal.path().display(), %reason, error = %e,
-                        "install journal is corrupt and could not be set aside; ignoring it"
-                    ),
-                }
-                Ok(None)
-            }
-        }
-    }
-
-    fn save(&self, record: &JournalRecord) -> Result<(), InstallError> {
-        let journal = self.journal();
-        journal
-            .save(record)
-            .map_err(io_err("writing the install journal", journal.path()))
-    }
-
-    fn pending_error(&self, layout: &Layout, record: &JournalRecord) -> InstallError {
-        InstallError::Pending {
-            exe: layout.exe.clone(),
-            journal: self.journal_path(),
-            to_version: record.to_version.clone(),
-            state: record.state,
-        }
-    }
-
     /// Installs the already-verified file `verified` (described by `info`, the
     /// trusted metadata it was verified against) as the new executable, replacing
     /// `from_version` by `to_version`. `observer` is told each step.
@@ -265,9 +234,9 @@ impl Installer {
                 file: verified.to_path_buf(),
             });
         }
-        let prior = self.load_or_set_aside()?;
+        let prior = self.journal().load_or_set_aside()?;
         if let Some(record) = prior.as_ref().filter(|r| r.state.is_pending()) {
-            return Err(self.pending_error(&layout, record));
+            return Err(self.journal().pending_error(&layout.exe, record));
         }
         tracing::info!(exe = %exe.display(), from = from_version, to = to_version, "installing");
 
@@ -301,8 +270,10 @@ impl Installer {
             state: JournalState::Installing,
             starts: 0,
             reason: None,
+            kind: InstalledKind::Executable,
+            preserve: Vec::new(),
         };
-        self.save(&record)?;
+        self.journal().save_record(&record)?;
         observer(InstallStep::JournalWritten {
             journal: self.journal_path(),
         });
@@ -310,13 +281,7 @@ impl Installer {
         // 3. and 4. Keep the previous binary, swap. On failure, put the prior journal
         // record back: the executable is still the old one.
         if let Err(e) = self.keep_previous_and_swap(staged.path, &layout, observer) {
-            let restored = match &prior {
-                Some(p) => self.journal().save(p),
-                None => self.journal().clear(),
-            };
-            if let Err(je) = restored {
-                tracing::warn!(error = %je, "could not restore the install journal; the next start resolves it");
-            }
+            self.journal().restore(prior.as_ref());
             return Err(e);
         }
 
@@ -324,7 +289,7 @@ impl Installer {
         // The swap is done. Should this write fail, the journal still says
         // `installing` and start-up completes the install from the executable's
         // content, with the same result, so the install is not reported as failed.
-        if let Err(e) = self.save(&record) {
+        if let Err(e) = self.journal().save_record(&record) {
             tracing::warn!(error = %e, "installed, but could not update the journal; the next start completes it");
         }
         observer(InstallStep::Recorded {
@@ -501,7 +466,8 @@ impl Installer {
         let layout = self.layout()?;
         self.restore_replaced(&layout);
         self.remove_leftovers(&layout);
-        let Some(record) = self.load_or_set_aside()? else {
+        let journal = self.journal();
+        let Some(record) = journal.load_or_set_aside()? else {
             return Ok(StartupOutcome::Clean);
         };
         if !record.state.is_pending() {
@@ -510,49 +476,24 @@ impl Installer {
         let exe_sha256 = sha256_if_exists(&layout.exe)?;
         let holds_new = exe_sha256.as_deref() == Some(record.new_sha256.as_str());
         let holds_old = exe_sha256.as_deref() == Some(record.old_sha256.as_str());
-        match record.state {
-            JournalState::Installing if holds_old => self.undo_install(&layout, record),
-            JournalState::Installing | JournalState::AwaitingConfirmation if holds_new => {
-                if record.state == JournalState::AwaitingConfirmation && record.starts >= 1 {
-                    let reason = format!(
-                        "version {} started {} time(s) without confirming that it is healthy",
-                        record.to_version,
-                        record.starts.saturating_add(1)
-                    );
-                    return Ok(StartupOutcome::RolledBack(
-                        self.roll_back(&layout, record, reason)?,
-                    ));
-                }
-                let mut record = record;
-                record.state = JournalState::AwaitingConfirmation;
-                record.starts = record.starts.saturating_add(1);
-                self.save(&record)?;
-                tracing::info!(version = %record.to_version, start = record.starts, "new version started; awaiting confirmation");
-                Ok(StartupOutcome::AwaitingConfirmation {
-                    version: record.to_version,
-                    start: record.starts,
-                })
+        match resolve(&record, holds_old, holds_new) {
+            Resolution::Undo => self.undo_install(&layout, record),
+            Resolution::CountStart => {
+                let (version, start) = journal.count_start(record)?;
+                Ok(StartupOutcome::AwaitingConfirmation { version, start })
             }
-            JournalState::RollingBack if holds_new => {
-                let reason = record
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| "an interrupted rollback was resumed".to_string());
-                Ok(StartupOutcome::RolledBack(
-                    self.roll_back(&layout, record, reason)?,
-                ))
+            Resolution::RollBack(reason) => Ok(StartupOutcome::RolledBack(
+                self.roll_back(&layout, record, reason)?,
+            )),
+            Resolution::FinishRollback => {
+                Ok(StartupOutcome::RolledBack(journal.finish_rollback(record)?))
             }
-            JournalState::AwaitingConfirmation | JournalState::RollingBack if holds_old => {
-                Ok(StartupOutcome::RolledBack(self.finish_rollback(record)?))
-            }
-            _ => {
+            Resolution::ReplacedOutside => {
                 tracing::warn!(
                     exe = %layout.exe.display(), journal = %self.journal_path().display(), state = %record.state,
                     "the executable holds neither the old nor the new binary of the recorded install; it was replaced outside the updater; clearing the journal"
                 );
-                self.journal()
-                    .clear()
-                    .map_err(io_err("removing", &self.journal_path()))?;
+                journal.clear_record()?;
                 Ok(StartupOutcome::ReplacedOutside {
                     exe: layout.exe.clone(),
                 })
@@ -570,9 +511,7 @@ impl Installer {
         if sha256_if_exists(&layout.previous)?.as_deref() == Some(record.old_sha256.as_str()) {
             remove_if_exists(&layout.previous).map_err(io_err("removing", &layout.previous))?;
         }
-        self.journal()
-            .clear()
-            .map_err(io_err("removing", &self.journal_path()))?;
+        self.journal().clear_record()?;
         tracing::warn!(exe = %layout.exe.display(), version = %record.to_version, "an interrupted install was undone");
         Ok(StartupOutcome::InterruptedInstallUndone {
             to_version: record.to_version,
@@ -604,28 +543,11 @@ impl Installer {
         }
         record.state = JournalState::RollingBack;
         record.reason = Some(reason);
-        self.save(&record)?;
+        self.journal().save_record(&record)?;
         platform::replace_exe(&layout.previous, &layout.exe)
             .map_err(io_err("renaming the previous binary over", &layout.exe))?;
         platform::sync_dir(&layout.dir).map_err(io_err("flushing the directory", &layout.dir))?;
-        self.finish_rollback(record)
-    }
-
-    /// Records a rollback whose rename is done.
-    fn finish_rollback(&self, mut record: JournalRecord) -> Result<RolledBack, InstallError> {
-        record.state = JournalState::RolledBack;
-        let reason = record
-            .reason
-            .clone()
-            .unwrap_or_else(|| "an interrupted rollback was completed".to_string());
-        record.reason = Some(reason.clone());
-        self.save(&record)?;
-        tracing::warn!(from = %record.to_version, to = %record.from_version, %reason, "rolled back");
-        Ok(RolledBack {
-            from_version: record.to_version,
-            to_version: record.from_version,
-            reason,
-        })
+        self.journal().finish_rollback(record)
     }
 
     /// Removes `.{name}.staged-*` and `.{name}.previous-*` files left by a crash, and
@@ -674,17 +596,7 @@ impl Installer {
     /// # Errors
     /// [`InstallError::Io`] when the journal cannot be read or written.
     pub fn confirm(&self) -> Result<(), InstallError> {
-        let Some(mut record) = self.load_or_set_aside()? else {
-            return Ok(());
-        };
-        if record.state != JournalState::AwaitingConfirmation || record.starts == 0 {
-            tracing::debug!(state = %record.state, starts = record.starts, "confirm: nothing to confirm");
-            return Ok(());
-        }
-        record.state = JournalState::Confirmed;
-        self.save(&record)?;
-        tracing::info!(version = %record.to_version, "confirmed");
-        Ok(())
+        self.journal().confirm()
     }
 
     /// Manual rollback to the kept previous binary (which exists after any install,
@@ -699,12 +611,14 @@ impl Installer {
     /// [`InstallError::Io`].
     pub fn rollback(&self) -> Result<Option<RolledBack>, InstallError> {
         let layout = self.layout()?;
-        let Some(record) = self.load_or_set_aside()? else {
+        let Some(record) = self.journal().load_or_set_aside()? else {
             return Ok(None);
         };
         match record.state {
             JournalState::RolledBack => return Ok(None),
-            JournalState::Installing => return Err(self.pending_error(&layout, &record)),
+            JournalState::Installing => {
+                return Err(self.journal().pending_error(&layout.exe, &record))
+            }
             _ => {}
         }
         let exe_sha256 = sha256_if_exists(&layout.exe)?;
@@ -712,7 +626,7 @@ impl Installer {
             && record.state != JournalState::Confirmed
         {
             // A rollback that was interrupted after its rename (as on_startup does).
-            return Ok(Some(self.finish_rollback(record)?));
+            return Ok(Some(self.journal().finish_rollback(record)?));
         }
         if exe_sha256.as_deref() != Some(record.new_sha256.as_str()) {
             return Err(InstallError::ExeChanged {
@@ -735,15 +649,7 @@ impl Installer {
     /// [`InstallError::JournalCorrupt`] (reading never moves the journal);
     /// [`InstallError::Io`].
     pub fn status(&self) -> Result<Option<JournalRecord>, InstallError> {
-        let journal = self.journal();
-        match journal.load().map_err(io_err("reading", journal.path()))? {
-            Loaded::Missing => Ok(None),
-            Loaded::Record(record) => Ok(Some(record)),
-            Loaded::Corrupt(reason) => Err(InstallError::JournalCorrupt {
-                journal: journal.path().to_path_buf(),
-                reason,
-            }),
-        }
+        self.journal().status()
     }
 
     /// The journal's record when it says an install awaits confirmation *and* the

@@ -124,16 +124,16 @@ fn aside_name(exe: &Path) -> io::Result<std::path::PathBuf> {
     Ok(exe.with_file_name(aside))
 }
 
-/// Access denied (5) or sharing violation (32): the file is open or running.
-#[cfg(windows)]
+/// Windows: access denied (5) or sharing violation (32), the file is open or running.
+/// Never on unix, where an open file does not stop a rename.
 fn in_use(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(5 | 32))
+    cfg!(windows) && matches!(e.raw_os_error(), Some(5 | 32))
 }
 
 /// `fs::rename`, retried up to 5 times over about half a second while the file is in
-/// use (a scanner holding it for a moment); other errors are returned at once.
-#[cfg(windows)]
-fn rename_with_retries(from: &Path, to: &Path) -> io::Result<()> {
+/// use on Windows (a scanner holding it for a moment); other errors, and every error
+/// on unix, are returned at once.
+pub(super) fn rename_with_retries(from: &Path, to: &Path) -> io::Result<()> {
     let mut wait = std::time::Duration::from_millis(20);
     for _ in 0..4 {
         match fs::rename(from, to) {

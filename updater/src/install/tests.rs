@@ -113,7 +113,7 @@ impl Fixture {
         let mut record = self.record();
         record.state = state;
         record.starts = starts;
-        self.installer.save(&record).unwrap();
+        self.installer.journal().save_record(&record).unwrap();
     }
 
     fn previous(&self) -> PathBuf {

@@ -100,7 +100,7 @@ impl fmt::Display for InstallStep {
                 write!(f, "recorded the install in {}", journal.display())
             }
             InstallStep::PreviousKept { previous } => {
-                write!(f, "kept the previous binary as {}", previous.display())
+                write!(f, "kept the previous version as {}", previous.display())
             }
             InstallStep::Swapped { exe } => write!(f, "replaced {}", exe.display()),
             InstallStep::Recorded { version } => {
@@ -190,6 +190,25 @@ pub enum InstallError {
     ExeMissing {
         /// The executable.
         exe: PathBuf,
+    },
+    /// The application directory to replace does not exist or is not a directory.
+    #[error("the application directory {dir} does not exist or is not a directory; pass the directory the application is installed in")]
+    AppDirMissing {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A bundle's archive was refused or could not be extracted; the installed
+    /// application was not touched.
+    #[error(transparent)]
+    Archive(#[from] crate::bundle::BundleError),
+    /// The release does not fit what is installed (a bundle for an executable, or a
+    /// single file for an application directory).
+    #[error("cannot install over {path}: {problem}")]
+    WrongKind {
+        /// The executable or directory.
+        path: PathBuf,
+        /// Why, and what to do.
+        problem: String,
     },
     /// The verified file is the executable itself.
     #[error("the verified file {verified} is the executable {exe} itself; download the update to a separate file")]

@@ -311,6 +311,7 @@ mod tests {
             minimum_version: None,
             notes: None,
             post_install: None,
+            bundle: None,
         };
         let entry = IndexEntry::of("app/2.0.0/linux/app", &info);
         assert_eq!(entry.disagreement(&info), None);

@@ -96,6 +96,10 @@ pub struct ReleaseInfo {
     /// A program to run once the release is installed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_install: Option<HookSpec>,
+    /// Set when the release is an archive of a whole application directory (see
+    /// [`crate::bundle`]): its format, unpacked size, entry count and preserved paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<crate::bundle::BundleSpec>,
 }
 
 /// A post-install hook: a target of the same repository, run by path with no shell.
@@ -150,6 +154,7 @@ impl ReleaseInfo {
             minimum_version: None,
             notes: None,
             post_install: None,
+            bundle: None,
         }
     }
 
@@ -196,6 +201,11 @@ impl ReleaseInfo {
                 return Err(invalid(format!("post_install target: {why}")));
             }
             hook.file_name().map_err(invalid)?;
+        }
+        if let Some(bundle) = &info.bundle {
+            bundle
+                .validate()
+                .map_err(|why| invalid(format!("bundle: {why}")))?;
         }
         Ok(Some(info))
     }

@@ -363,6 +363,7 @@ fn release_objects_round_trip_through_custom_metadata() {
         minimum_version: None,
         notes: Some("notes".into()),
         post_install: None,
+        bundle: None,
     };
     let parsed = ReleaseInfo::from_target("app/2.0.0/x/app", &target(info.to_custom())).unwrap();
     assert_eq!(parsed, Some(info));

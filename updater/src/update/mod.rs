@@ -44,7 +44,9 @@ use crate::error::Error;
 #[cfg(feature = "http")]
 use crate::fetch::HttpOptions;
 use crate::fetch::{Fetcher, TransferLimits};
-use crate::install::{InstallReceipt, InstallStep, Installer, StartupOutcome};
+use crate::install::{
+    DirectoryInstaller, InstallReceipt, InstallStep, InstallTarget, Installer, StartupOutcome,
+};
 use crate::release::{self, Query, Release, Selection};
 
 /// Everything an [`Updater`] needs; build it with [`Updater::builder`].
@@ -67,6 +69,9 @@ pub struct UpdaterConfig {
     pub data_dir: PathBuf,
     /// The executable to replace (default: the running one).
     pub executable: PathBuf,
+    /// The application directory to replace from bundle releases, when the
+    /// application ships as a directory (see [`UpdaterBuilder::install_dir`]).
+    pub install_dir: Option<PathBuf>,
     /// TLS and HTTP options.
     #[cfg(feature = "http")]
     pub http: HttpOptions,
@@ -89,6 +94,7 @@ pub struct UpdaterBuilder {
     trusted_root: Option<Vec<u8>>,
     data_dir: Option<PathBuf>,
     executable: Option<PathBuf>,
+    install_dir: Option<PathBuf>,
     #[cfg(feature = "http")]
     http: HttpOptions,
     limits: Limits,
@@ -128,6 +134,16 @@ impl UpdaterBuilder {
     /// The platform triple to look for (default [`release::current_platform`]).
     pub fn platform(mut self, platform: &str) -> Self {
         self.platform = platform.into();
+        self
+    }
+
+    /// The application directory to replace: releases are then bundles (archives of
+    /// the whole directory, see [`crate::bundle`]), installed with
+    /// [`DirectoryInstaller`]. The executable ([`UpdaterBuilder::executable`]) may
+    /// still be named, usually as a file inside this directory; the data directory
+    /// must be outside it.
+    pub fn install_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.install_dir = Some(dir.into());
         self
     }
 
@@ -216,6 +232,9 @@ impl UpdaterBuilder {
             None => std::env::current_exe()
                 .map_err(|e| Error::Config(format!("cannot find the running executable: {e}")))?,
         };
+        if let Some(dir) = &self.install_dir {
+            check_data_dir_outside(dir, &data_dir)?;
+        }
         #[cfg(feature = "http")]
         let fetcher = match self.fetcher {
             Some(fetcher) => fetcher,
@@ -236,6 +255,7 @@ impl UpdaterBuilder {
             trusted_root,
             data_dir,
             executable,
+            install_dir: self.install_dir,
             #[cfg(feature = "http")]
             http: self.http,
             limits: self.limits,
@@ -246,12 +266,37 @@ impl UpdaterBuilder {
         init_metadata(&config)?;
         let state = InstallState::load_or_create(&config.data_dir, &config.current_version)?;
         Ok(Updater {
-            installer: Installer::new(&config.executable, &config.data_dir),
+            installer: install_target(&config),
             config,
             fetcher,
             state,
         })
     }
+}
+
+/// What the configuration installs over.
+fn install_target(config: &UpdaterConfig) -> InstallTarget {
+    match &config.install_dir {
+        Some(dir) => InstallTarget::Directory(DirectoryInstaller::new(dir, &config.data_dir)),
+        None => InstallTarget::Executable(Installer::new(&config.executable, &config.data_dir)),
+    }
+}
+
+/// The data directory must not lie inside the application directory: a swap would
+/// take the journal and the trusted metadata away with the old tree.
+fn check_data_dir_outside(install_dir: &Path, data_dir: &Path) -> Result<(), Error> {
+    let absolute = |p: &Path| {
+        std::fs::canonicalize(p)
+            .unwrap_or_else(|_| std::path::absolute(p).unwrap_or(p.to_path_buf()))
+    };
+    if absolute(data_dir).starts_with(absolute(install_dir)) {
+        return Err(Error::Config(format!(
+            "the data directory {} is inside the application directory {}; keep it outside (a swap replaces the whole directory)",
+            data_dir.display(),
+            install_dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Makes sure `DATA_DIR/metadata/root.json` holds a usable trusted root: the stored
@@ -327,7 +372,7 @@ pub struct CheckOptions {
 pub struct Updater {
     config: UpdaterConfig,
     fetcher: Arc<dyn Fetcher>,
-    installer: Installer,
+    installer: InstallTarget,
     state: InstallState,
 }
 
@@ -344,6 +389,7 @@ impl Updater {
             trusted_root: None,
             data_dir: None,
             executable: None,
+            install_dir: None,
             #[cfg(feature = "http")]
             http: HttpOptions::default(),
             limits: Limits::default(),
@@ -583,7 +629,10 @@ impl Updater {
 
     /// Installs a downloaded release over the executable: re-checks the file,
     /// stages it next to the executable, keeps the previous binary, swaps atomically
-    /// and journals the install (see [`Installer::install`]); then runs the
+    /// and journals the install (see [`Installer::install`]); or, for a bundle
+    /// release and an updater built with [`UpdaterBuilder::install_dir`], extracts it
+    /// next to the application directory and swaps the whole tree (see
+    /// [`DirectoryInstaller::install`]). Then it runs the
     /// release's post-install hook, if any, and rolls back if the hook fails.
     /// `observer` is told each step. The new version runs at the next start, and must
     /// [`confirm`](Updater::confirm) by its second start or be rolled back.
@@ -618,7 +667,7 @@ impl Updater {
             }
             (None, _) => None,
         };
-        let installer = Installer::new(&self.config.executable, &self.config.data_dir);
+        let installer = self.installer.clone();
         let from = self.config.current_version.to_string();
         let job = downloaded.clone();
         let mut observer = observer;
@@ -626,6 +675,7 @@ impl Updater {
             installer.install(
                 &job.path,
                 &job.release.target,
+                job.release.info.bundle.as_ref(),
                 &from,
                 &job.release.info.version.to_string(),
                 &mut observer,
