@@ -36,10 +36,12 @@ seed canonical_json $metadata
 # shellcheck disable=SC2086
 seed release_policy $metadata
 seed guard_scan $(find pipeline-guard/tests/audit-corpus pipeline-guard/tests/realworld-corpus -type f | head -200)
-mkdir -p fuzz/corpus/key_decoding fuzz/corpus/trusted_state
+mkdir -p fuzz/corpus/key_decoding fuzz/corpus/trusted_state fuzz/corpus/bundle_extract
+# A real tar stream behind the format byte 0 (tar.zst): the fuzz targets' sources.
+{ printf '\0'; tar -cf - -C fuzz fuzz_targets; } > fuzz/corpus/bundle_extract/seed-tar
 
 cargo +nightly fuzz build
-for target in metadata_envelope canonical_json key_decoding trusted_state guard_scan release_policy; do
+for target in metadata_envelope canonical_json key_decoding trusted_state guard_scan release_policy bundle_extract; do
     echo "== fuzz $target for ${seconds}s"
     cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" -print_final_stats=1 2>&1 \
         | grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|INFO: Loaded|==[0-9]+==|SUMMARY|thread .* panicked)' || true
