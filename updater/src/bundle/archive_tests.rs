@@ -472,3 +472,54 @@ fn hostile_zip_archives_are_refused() {
         sandbox.assert_nothing_outside();
     }
 }
+
+#[test]
+fn global_headers_implied_directories_and_world_write_are_bounded() {
+    let global = |name: &'static str| Raw {
+        kind: tar::EntryType::XGlobalHeader,
+        ..file(name, b"")
+    };
+    let mut entries: Vec<Raw<'_>> = (0..5).map(|_| global("g")).collect();
+    entries.push(file("a", b"1"));
+    let sandbox = Sandbox::new();
+    let err = sandbox
+        .extract(
+            &zstd(&raw_tar(&entries)),
+            &spec_for(ArchiveFormat::TarZstd, 1, 1),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("global header"), "{err}");
+
+    // One entry may not imply more directories than the declared entry count.
+    let deep = "d/".repeat(40) + "f";
+    let tar = zstd(&raw_tar(&[file(&deep, b"1")]));
+    let sandbox = Sandbox::new();
+    let err = sandbox
+        .extract(&tar, &spec_for(ArchiveFormat::TarZstd, 1, 1))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("implies more directories"),
+        "{err}"
+    );
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let sandbox = Sandbox::new();
+        let open = Raw {
+            mode: 0o777,
+            ..file("w", b"1")
+        };
+        sandbox
+            .extract(
+                &zstd(&raw_tar(&[open])),
+                &spec_for(ArchiveFormat::TarZstd, 1, 1),
+            )
+            .unwrap();
+        let mode = fs::metadata(sandbox.stage().join("w"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o775, "no write for others");
+    }
+}

@@ -340,10 +340,19 @@ pub(super) struct Extractor<'a> {
     done: Extracted,
     buf: Vec<u8>,
     exact: bool,
+    name_bytes: usize,
+    implicit_dirs: u64,
 }
 
-/// Permission bits an entry may carry: no set-user-ID, set-group-ID or sticky bit.
-const PERMISSION_BITS: u32 = 0o777;
+/// Permission bits an entry is installed with: never a set-user-ID, set-group-ID or
+/// sticky bit (those are refused), and never write for others (it is dropped), so a
+/// release packed under a careless umask does not give every local user the
+/// installed program.
+const PERMISSION_BITS: u32 = 0o775;
+
+/// The most bytes of entry names one extraction keeps track of (names are kept to
+/// find duplicates and collisions): bounds its memory whatever the entry count.
+const MAX_NAME_BYTES: usize = 64 << 20;
 
 impl<'a> Extractor<'a> {
     fn new(archive: &'a Path, root: &'a Path, spec: &'a BundleSpec, exact: bool) -> Self {
@@ -358,6 +367,8 @@ impl<'a> Extractor<'a> {
             done: Extracted::default(),
             buf: vec![0u8; 256 * 1024],
             exact,
+            name_bytes: 0,
+            implicit_dirs: 0,
         }
     }
 
@@ -450,6 +461,13 @@ impl<'a> Extractor<'a> {
     /// Records `path` under its case-folded key, refusing a second name that differs
     /// only in case.
     fn claim_name(&mut self, raw: &[u8], path: &EntryPath) -> Result<(), BundleError> {
+        self.name_bytes += 2 * path.as_str().len();
+        if self.name_bytes > MAX_NAME_BYTES {
+            return Err(self.refused(
+                raw,
+                format!("brings the entry names past {MAX_NAME_BYTES} bytes in all"),
+            ));
+        }
         let key = path.fold_key();
         if let Some(other) = self.folded.get(&key) {
             if other != path.as_str() {
@@ -481,6 +499,16 @@ impl<'a> Extractor<'a> {
                     ))
                 }
                 None => {}
+            }
+            self.implicit_dirs += 1;
+            if self.implicit_dirs > self.spec.entries {
+                return Err(self.refused(
+                    raw,
+                    format!(
+                        "implies more directories than the {} entries the signed metadata declares",
+                        self.spec.entries
+                    ),
+                ));
             }
             let ancestor_path =
                 EntryPath::parse(ancestor.as_bytes()).map_err(|why| self.refused(raw, why))?;

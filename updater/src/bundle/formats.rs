@@ -18,6 +18,10 @@ const MAX_HEADER_BYTES: u64 = 1 << 20;
 /// default limit, stated here so it cannot change under us.
 const ZSTD_WINDOW_LOG_MAX: u32 = 27;
 
+/// The most PAX global headers a tar archive may hold (git archive writes one); they
+/// are skipped, not placed, so they are limited apart from the entries.
+const MAX_GLOBAL_HEADERS: u32 = 4;
+
 /// The longest symbolic link target read from a zip entry.
 const MAX_LINK_TARGET: u64 = 4096;
 
@@ -76,6 +80,7 @@ fn walk_tar<R: Read>(decoded: R, extractor: &mut Extractor<'_>) -> Result<(), Bu
         exceeded: Rc::clone(&exceeded),
     });
     let mut entries = archive.entries().map_err(|e| extractor.corrupt(e))?;
+    let mut global_headers = 0u32;
     loop {
         window.set(Some(MAX_HEADER_BYTES));
         let next = entries.next();
@@ -112,7 +117,16 @@ fn walk_tar<R: Read>(decoded: R, extractor: &mut Extractor<'_>) -> Result<(), Bu
             },
             // A PAX global header describes the archive, not an entry (git archive
             // writes one); it is not placed or counted.
-            tar::EntryType::XGlobalHeader => continue,
+            tar::EntryType::XGlobalHeader => {
+                global_headers += 1;
+                if global_headers > MAX_GLOBAL_HEADERS {
+                    return Err(extractor.refused(
+                        &raw,
+                        format!("is a PAX global header past the {MAX_GLOBAL_HEADERS} allowed"),
+                    ));
+                }
+                continue;
+            }
             tar::EntryType::Link => EntryKind::Refused("is a hard link; ship the file itself"),
             tar::EntryType::Char | tar::EntryType::Block => EntryKind::Refused("is a device"),
             tar::EntryType::Fifo => EntryKind::Refused("is a FIFO"),

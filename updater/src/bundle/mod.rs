@@ -47,6 +47,8 @@ mod extract;
 mod formats;
 pub mod pack;
 pub mod tree;
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+mod tree_fd;
 
 use serde::{Deserialize, Serialize};
 
@@ -145,13 +147,19 @@ impl BundleSpec {
                 self.entries
             ));
         }
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen: Vec<EntryPath> = Vec::new();
         for path in &self.preserve {
             let parsed = EntryPath::parse(path.as_bytes())
                 .map_err(|why| format!("preserve path {path:?}: {why}"))?;
-            if !seen.insert(parsed.as_str().to_string()) {
-                return Err(format!("preserve path {path:?} is listed twice"));
+            if let Some(other) = seen
+                .iter()
+                .find(|o| parsed.is_within(o) || o.is_within(&parsed))
+            {
+                return Err(format!(
+                    "preserve path {path:?} is {other:?} or lies inside it (or around it); list each preserved path once"
+                ));
             }
+            seen.push(parsed);
         }
         Ok(())
     }
@@ -195,6 +203,9 @@ mod tests {
             assert!(spec(1, &[bad]).validate().is_err(), "{bad}");
         }
         assert!(spec(1, &["data", "./data"]).validate().is_err());
+        assert!(spec(1, &["data", "data/x"]).validate().is_err());
+        assert!(spec(1, &["data/x", "data"]).validate().is_err());
+        assert!(spec(1, &["data", "database"]).validate().is_ok());
         let unknown = r#"{"format":"zip","unpacked_size":1,"entries":1,"extra":1}"#;
         assert!(serde_json::from_str::<BundleSpec>(unknown).is_err());
     }

@@ -27,8 +27,8 @@ use super::EntryPath;
 pub fn digest(root: &Path, skip: &[EntryPath]) -> io::Result<String> {
     let mut ctx = digest::Context::new(&digest::SHA256);
     let mut buf = vec![0u8; 256 * 1024];
-    walk(root, root, skip, &mut |rel, path, meta| {
-        let line = manifest_line(rel, path, meta, &mut buf)?;
+    walk(root, root, skip, &mut |_, path, meta| {
+        let line = manifest_line(root, path, meta, &mut buf)?;
         ctx.update(line.as_bytes());
         Ok(())
     })?;
@@ -43,8 +43,8 @@ pub fn digest(root: &Path, skip: &[EntryPath]) -> io::Result<String> {
 pub fn manifest(root: &Path, skip: &[EntryPath]) -> io::Result<String> {
     let mut out = String::new();
     let mut buf = vec![0u8; 256 * 1024];
-    walk(root, root, skip, &mut |rel, path, meta| {
-        out.push_str(&manifest_line(rel, path, meta, &mut buf)?);
+    walk(root, root, skip, &mut |_, path, meta| {
+        out.push_str(&manifest_line(root, path, meta, &mut buf)?);
         Ok(())
     })?;
     Ok(out)
@@ -97,13 +97,13 @@ fn relative(root: &Path, path: &Path) -> String {
 }
 
 fn manifest_line(
-    rel: &str,
+    root: &Path,
     path: &Path,
     meta: &fs::Metadata,
     buf: &mut [u8],
 ) -> io::Result<String> {
     let mode = permission_bits(meta);
-    let name = hex::encode(rel.as_bytes());
+    let name = hex::encode(raw_relative(root, path));
     let file_type = meta.file_type();
     Ok(if file_type.is_symlink() {
         let target = fs::read_link(path).map_err(|e| with_path(e, "reading the link", path))?;
@@ -117,6 +117,20 @@ fn manifest_line(
     } else {
         format!("o {mode:o} 0 - {name}\n")
     })
+}
+
+/// `path` relative to `root` as its exact bytes, `/`-separated: names that are not
+/// Unicode stay distinct in the digest.
+fn raw_relative(root: &Path, path: &Path) -> Vec<u8> {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut out = Vec::new();
+    for (i, part) in rel.components().enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        out.extend_from_slice(part.as_os_str().as_encoded_bytes());
+    }
+    out
 }
 
 fn hash_file(path: &Path, buf: &mut [u8]) -> io::Result<(u64, String)> {
@@ -196,8 +210,15 @@ fn sync_dirs(dir: &Path) -> io::Result<()> {
 
 /// Copies each preserved path that exists in `from` into `to`, replacing what `to`
 /// holds there (the installed copy wins over the one a release ships). Files keep
-/// their contents and permission bits, links are copied as links, directories
-/// recursively. Parents missing in `to` are created. Everything copied is flushed.
+/// their contents and permission bits (never set-user-ID, set-group-ID or sticky
+/// bits), links are copied as links, directories recursively; as root, copies keep
+/// their owner and group. Everything copied is flushed.
+///
+/// A preserved path is copied only when every directory above it is a real directory
+/// (not a link) in both trees: nothing is read or written through a link, and no
+/// directory is created for it. On Linux and macOS the copy goes through descriptors
+/// (`O_NOFOLLOW`), so a directory swapped for a link during the copy is not followed
+/// either. A path that cannot be carried over is logged.
 ///
 /// # Errors
 /// The first IO error, naming the path.
@@ -205,19 +226,21 @@ pub fn copy_preserved(from: &Path, to: &Path, preserved: &[EntryPath]) -> io::Re
     let mut copied = 0;
     for path in preserved {
         let source = from.join(path.to_path());
-        let meta = match fs::symlink_metadata(&source) {
-            Ok(meta) => meta,
+        match fs::symlink_metadata(&source) {
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(with_path(e, "reading", &source)),
-        };
+        }
+        if !real_dirs_above(from, path) || !real_dirs_above(to, path) {
+            tracing::warn!(path = %path, from = %from.display(), to = %to.display(),
+                "a preserved path lies under a link or a missing directory; it is not carried over");
+            continue;
+        }
         let dest = to.join(path.to_path());
         if fs::symlink_metadata(&dest).is_ok() {
             remove(&dest)?;
         }
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(|e| with_path(e, "creating", parent))?;
-        }
-        copied += copy_entry(&source, &dest, &meta)?;
+        copied += copy_entry(&source, &dest)?;
         if let Some(parent) = dest.parent() {
             crate::store::sync_dir(parent).map_err(|e| with_path(e, "flushing", parent))?;
         }
@@ -225,7 +248,29 @@ pub fn copy_preserved(from: &Path, to: &Path, preserved: &[EntryPath]) -> io::Re
     Ok(copied)
 }
 
-fn copy_entry(source: &Path, dest: &Path, meta: &fs::Metadata) -> io::Result<u64> {
+/// Whether every directory above `path` in `root` exists and is a real directory.
+fn real_dirs_above(root: &Path, path: &EntryPath) -> bool {
+    let mut dir = root.to_path_buf();
+    let segments: Vec<&str> = path.segments().collect();
+    for segment in &segments[..segments.len().saturating_sub(1)] {
+        dir.push(segment);
+        if !fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+fn copy_entry(source: &Path, dest: &Path) -> io::Result<u64> {
+    super::tree_fd::copy_entry(source, dest)
+}
+
+/// By path, links not followed at the entry itself (no descriptor-relative calls
+/// here: see `tree_fd` for Linux and macOS).
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn copy_entry(source: &Path, dest: &Path) -> io::Result<u64> {
+    let meta = fs::symlink_metadata(source).map_err(|e| with_path(e, "reading", source))?;
     let file_type = meta.file_type();
     if file_type.is_symlink() {
         let target = fs::read_link(source).map_err(|e| with_path(e, "reading the link", source))?;
@@ -236,21 +281,17 @@ fn copy_entry(source: &Path, dest: &Path, meta: &fs::Metadata) -> io::Result<u64
         let mut copied = 1;
         for entry in fs::read_dir(source).map_err(|e| with_path(e, "listing", source))? {
             let entry = entry.map_err(|e| with_path(e, "listing", source))?;
-            let meta = fs::symlink_metadata(entry.path())
-                .map_err(|e| with_path(e, "reading", &entry.path()))?;
-            copied += copy_entry(&entry.path(), &dest.join(entry.file_name()), &meta)?;
+            copied += copy_entry(&entry.path(), &dest.join(entry.file_name()))?;
         }
-        fs::set_permissions(dest, meta.permissions())
-            .map_err(|e| with_path(e, "setting the mode of", dest))?;
         crate::store::sync_dir(dest).map_err(|e| with_path(e, "flushing", dest))?;
         Ok(copied)
     } else if file_type.is_file() {
         fs::copy(source, dest).map_err(|e| with_path(e, "copying", source))?;
+        strip_set_id(dest, &meta)?;
         fs::OpenOptions::new()
             .write(true)
             .open(dest)
             .and_then(|f| f.sync_all())
-            .or_else(|_| fs::File::open(dest).and_then(|f| f.sync_all()))
             .map_err(|e| with_path(e, "flushing", dest))?;
         Ok(1)
     } else {
@@ -259,7 +300,22 @@ fn copy_entry(source: &Path, dest: &Path, meta: &fs::Metadata) -> io::Result<u64
     }
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "macos"))))]
+fn strip_set_id(dest: &Path, meta: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(
+        dest,
+        fs::Permissions::from_mode(meta.permissions().mode() & 0o777),
+    )
+    .map_err(|e| with_path(e, "setting the mode of", dest))
+}
+
+#[cfg(windows)]
+fn strip_set_id(_dest: &Path, _meta: &fs::Metadata) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "macos"))))]
 fn copy_link(target: &Path, dest: &Path) -> io::Result<()> {
     std::os::unix::fs::symlink(target, dest).map_err(|e| with_path(e, "creating the link", dest))
 }
@@ -286,10 +342,19 @@ pub fn remove(path: &Path) -> io::Result<()> {
     }
 }
 
-#[cfg(unix)]
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+fn make_writable(dir: &Path) -> io::Result<()> {
+    super::tree_fd::make_writable(dir)
+}
+
+/// By path (see `tree_fd` for the race-free version on Linux and macOS).
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "macos"))))]
 fn make_writable(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let meta = fs::symlink_metadata(dir).map_err(|e| with_path(e, "reading", dir))?;
+    if !meta.is_dir() {
+        return Ok(());
+    }
     let mode = meta.permissions().mode();
     if mode & 0o700 != 0o700 {
         fs::set_permissions(dir, fs::Permissions::from_mode(mode | 0o700))
@@ -377,10 +442,41 @@ mod tests {
             EntryPath::parse(b"absent/file").unwrap(),
         ];
         assert_eq!(copy_preserved(&old, &new, &keep).unwrap(), 4);
+        // A preserved path under a link is not followed, in either tree.
+        #[cfg(unix)]
+        {
+            let outside = dir.path().join("outside");
+            fs::create_dir(&outside).unwrap();
+            fs::write(outside.join("secret"), b"s").unwrap();
+            std::os::unix::fs::symlink(&outside, old.join("linked")).unwrap();
+            let through = vec![EntryPath::parse(b"linked/secret").unwrap()];
+            fs::create_dir(new.join("linked")).unwrap();
+            assert_eq!(copy_preserved(&old, &new, &through).unwrap(), 0);
+            assert!(!new.join("linked/secret").exists());
+        }
         assert_eq!(fs::read(new.join("data/cache/x")).unwrap(), b"cache");
         assert!(!new.join("data/shipped").exists());
         assert_eq!(fs::read(new.join("settings")).unwrap(), b"mine");
         assert!(!new.join("absent").exists());
+    }
+
+    /// As root, a user's set-user-ID file in a preserved directory must not become a
+    /// root-owned set-user-ID file: set-id bits are never copied.
+    #[cfg(unix)]
+    #[test]
+    fn preserved_copies_never_carry_set_id_bits() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+        fs::create_dir_all(old.join("data")).unwrap();
+        fs::create_dir_all(&new).unwrap();
+        fs::write(old.join("data/shell"), b"#!/bin/sh\n").unwrap();
+        fs::set_permissions(old.join("data/shell"), fs::Permissions::from_mode(0o4755)).unwrap();
+        fs::set_permissions(old.join("data"), fs::Permissions::from_mode(0o2775)).unwrap();
+        copy_preserved(&old, &new, &[EntryPath::parse(b"data").unwrap()]).unwrap();
+        let mode = |p: &Path| fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&new.join("data/shell")), 0o755);
+        assert_eq!(mode(&new.join("data")), 0o775);
     }
 
     #[cfg(unix)]

@@ -117,7 +117,7 @@ impl DirectoryInstaller {
         self.journal().path().to_path_buf()
     }
 
-    fn journal(&self) -> Journal {
+    pub(super) fn journal(&self) -> Journal {
         Journal::in_dir(&self.data_dir)
     }
 
@@ -228,8 +228,18 @@ impl DirectoryInstaller {
             journal: self.journal_path(),
         });
         if let Err(e) = self.swap(&layout) {
-            journal.restore(prior.as_ref());
-            self.discard_quietly(&layout, &layout.next);
+            // Decided by content: only when the old tree is still in place is the
+            // install undone here. Otherwise the journal (`installing`) and the old
+            // tree under `.APP.next` stay for start-up, which completes the install.
+            let current = digest_if_exists(&layout.dir, &staged.preserved)
+                .ok()
+                .flatten();
+            if current.as_deref() == Some(record.old_sha256.as_str()) {
+                journal.restore(prior.as_ref());
+                self.discard_quietly(&layout, &layout.next);
+            } else {
+                tracing::error!(dir = %layout.dir.display(), error = %e, "the swap failed part-way; the next start completes or undoes the install");
+            }
             return Err(e);
         }
         observer(InstallStep::Swapped {
@@ -384,10 +394,18 @@ impl DirectoryInstaller {
     /// A crash between the two renames of a fallback swap (install or rollback) left
     /// no tree at the application's path: the kept previous tree, which is the old
     /// version in both cases, is renamed back.
-    fn restore_missing(&self, layout: &DirLayout) {
+    fn restore_missing(&self, layout: &DirLayout, record: &JournalRecord) {
         if fs::symlink_metadata(&layout.dir).is_ok()
             || fs::symlink_metadata(&layout.previous).is_err()
         {
+            return;
+        }
+        let previous = digest_if_exists(&layout.previous, &preserved_of(record))
+            .ok()
+            .flatten();
+        if previous.as_deref() != Some(record.old_sha256.as_str()) {
+            tracing::warn!(dir = %layout.dir.display(), previous = %layout.previous.display(),
+                "the application directory is missing and the previous tree is not the recorded old version; left as it is");
             return;
         }
         match fs::rename(&layout.previous, &layout.dir) {
@@ -410,11 +428,13 @@ impl DirectoryInstaller {
     pub fn on_startup(&self) -> Result<StartupOutcome, InstallError> {
         let layout = self.layout()?;
         let journal = self.journal();
-        self.restore_missing(&layout);
-        let Some(record) = journal
+        let pending = journal
             .load_or_set_aside()?
-            .filter(|r| r.state.is_pending())
-        else {
+            .filter(|r| r.state.is_pending());
+        if let Some(record) = &pending {
+            self.restore_missing(&layout, record);
+        }
+        let Some(record) = pending else {
             self.remove_leftovers(&layout);
             return Ok(StartupOutcome::Clean);
         };
@@ -423,9 +443,13 @@ impl DirectoryInstaller {
         let holds_new = current.as_deref() == Some(record.new_sha256.as_str());
         let holds_old = current.as_deref() == Some(record.old_sha256.as_str());
         if fs::symlink_metadata(&layout.next).is_ok() {
-            if holds_new {
+            let next_is_old = holds_new
+                && digest_if_exists(&layout.next, &preserved)?.as_deref()
+                    == Some(record.old_sha256.as_str());
+            if next_is_old {
                 // The exchange happened; `.APP.next` is the old tree on its way to
-                // `.APP.previous`.
+                // `.APP.previous` (checked by its digest: nothing else replaces a
+                // kept tree).
                 if fs::symlink_metadata(&layout.previous).is_ok() {
                     self.discard(&layout, &layout.previous)?;
                 }
@@ -449,9 +473,21 @@ impl DirectoryInstaller {
                 let (version, start) = journal.count_start(record)?;
                 Ok(StartupOutcome::AwaitingConfirmation { version, start })
             }
-            Resolution::RollBack(reason) => Ok(StartupOutcome::RolledBack(
-                self.roll_back(&layout, record, reason)?,
-            )),
+            Resolution::RollBack(reason) => match self.roll_back(&layout, record.clone(), reason) {
+                Ok(rolled) => Ok(StartupOutcome::RolledBack(rolled)),
+                // The previous tree changed (something wrote into it after the swap):
+                // it cannot be swapped back. Reported once; the journal then keeps the
+                // installed version, so later starts are not refused for ever.
+                Err(e @ InstallError::PreviousUnusable { .. }) => {
+                    let mut kept = record;
+                    kept.state = JournalState::Confirmed;
+                    kept.reason = Some(format!("rollback impossible: {e}"));
+                    journal.save_record(&kept)?;
+                    tracing::error!(error = %e, "cannot roll back; the installed version is kept");
+                    Err(e)
+                }
+                Err(e) => Err(e),
+            },
             Resolution::FinishRollback => {
                 Ok(StartupOutcome::RolledBack(journal.finish_rollback(record)?))
             }

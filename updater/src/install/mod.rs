@@ -51,6 +51,8 @@ mod target;
 mod types;
 
 #[cfg(test)]
+mod directory_tests;
+#[cfg(test)]
 mod tests;
 
 use std::ffi::{OsStr, OsString};

@@ -81,8 +81,22 @@ pub(super) fn swap_in_with(
     match exchange(new, current) {
         Ok(()) => {
             // `new` now names the old tree. A crash before this rename is resolved by
-            // start-up, which finds the old tree under `new` and keeps it.
-            rename_with_retries(new, aside)?;
+            // start-up, which finds the old tree under `new` and keeps it. A failed
+            // rename is undone by exchanging back, so that `Err` always means the old
+            // tree is in place.
+            if let Err(e) = rename_with_retries(new, aside) {
+                return match exchange(new, current) {
+                    Ok(()) => Err(e),
+                    Err(back) => Err(io::Error::new(
+                        e.kind(),
+                        format!(
+                            "{e}; exchanging back failed too ({back}): {} holds the new tree and {} the old one",
+                            current.display(),
+                            new.display()
+                        ),
+                    )),
+                };
+            }
             Ok(Swapped::Exchanged)
         }
         Err(e) if e.kind() == io::ErrorKind::Unsupported => {
@@ -150,6 +164,20 @@ mod tests {
             assert!(!new.exists());
             assert_eq!(how, expected);
         }
+    }
+
+    /// A rename that fails after the exchange is undone by exchanging back: an error
+    /// always leaves the old tree in place and the new one where it was.
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    #[test]
+    fn a_failed_rename_after_the_exchange_exchanges_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (current, new, aside) = two_trees(dir.path());
+        fs::create_dir(&aside).unwrap();
+        fs::write(aside.join("in the way"), b"").unwrap();
+        swap_in(&new, &current, &aside).unwrap_err();
+        assert_eq!(fs::read(current.join("version")).unwrap(), b"1");
+        assert_eq!(fs::read(new.join("version")).unwrap(), b"2");
     }
 
     /// The fallback's rollback: the second rename fails (the new tree is missing), and

@@ -285,11 +285,7 @@ fn install_target(config: &UpdaterConfig) -> InstallTarget {
 /// The data directory must not lie inside the application directory: a swap would
 /// take the journal and the trusted metadata away with the old tree.
 fn check_data_dir_outside(install_dir: &Path, data_dir: &Path) -> Result<(), Error> {
-    let absolute = |p: &Path| {
-        std::fs::canonicalize(p)
-            .unwrap_or_else(|_| std::path::absolute(p).unwrap_or(p.to_path_buf()))
-    };
-    if absolute(data_dir).starts_with(absolute(install_dir)) {
+    if resolved(data_dir).starts_with(resolved(install_dir)) {
         return Err(Error::Config(format!(
             "the data directory {} is inside the application directory {}; keep it outside (a swap replaces the whole directory)",
             data_dir.display(),
@@ -297,6 +293,30 @@ fn check_data_dir_outside(install_dir: &Path, data_dir: &Path) -> Result<(), Err
         )));
     }
     Ok(())
+}
+
+/// `path` with its longest existing ancestor canonicalised (links resolved, and on
+/// Windows the `\\?\` form), the rest appended: comparable whether or not the path
+/// exists yet.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut rest = Vec::new();
+    let mut base = absolute.as_path();
+    loop {
+        if let Ok(canonical) = std::fs::canonicalize(base) {
+            return rest
+                .iter()
+                .rev()
+                .fold(canonical, |acc, part| acc.join(part));
+        }
+        match (base.parent(), base.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                base = parent;
+            }
+            _ => return absolute,
+        }
+    }
 }
 
 /// Makes sure `DATA_DIR/metadata/root.json` holds a usable trusted root: the stored
