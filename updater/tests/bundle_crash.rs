@@ -33,8 +33,8 @@ use updater::metadata::{Hashes, TargetFile};
 const CHILD_ENV: &str = "BUNDLE_CRASH_CHILD";
 const CHILD_TEST: &str = "bundle_crash_child";
 /// Kill runs in total: 200 natively; under Wine, where every run starts a Windows
-/// process and the swap is the two-rename fallback, 30.
-const RUNS: usize = if cfg!(windows) { 30 } else { 200 };
+/// process and the swap is the two-rename fallback, 20.
+const RUNS: usize = if cfg!(windows) { 20 } else { 200 };
 /// The installation's own file, which every release preserves.
 const PRESERVED: &str = "settings.json";
 

@@ -160,3 +160,45 @@ fn a_missing_directory_gets_back_only_the_recorded_old_tree() {
         "an unknown tree was not renamed into place"
     );
 }
+
+/// A hostile archive that passes its hash check (its signer is the attacker) is
+/// refused while it is extracted: the installed tree stays byte-identical, nothing is
+/// left next to it, and nothing is journaled.
+#[test]
+fn a_hostile_signed_archive_leaves_the_installed_tree_byte_identical() {
+    let c = case();
+    let before = tree::manifest(&c.app, &[]).unwrap();
+    let mut header = tar::Header::new_old();
+    header.as_old_mut().name[..9].copy_from_slice(b"../escape");
+    header.set_size(1);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append(&header, &b"x"[..]).unwrap();
+    let bytes = zstd::stream::encode_all(&builder.into_inner().unwrap()[..], 1).unwrap();
+    fs::write(&c.archive, &bytes).unwrap();
+    let info = TargetFile {
+        length: bytes.len() as u64,
+        hashes: Hashes::from([("sha256".to_string(), sha256_hex(&bytes))]),
+        custom: None,
+        unrecognized: Default::default(),
+    };
+    let spec = BundleSpec {
+        entries: 1,
+        unpacked_size: 1,
+        ..c.spec.clone()
+    };
+    let err = c
+        .installer()
+        .install(&c.archive, &info, &spec, "1.0.0", "2.0.0", &mut |_| {})
+        .unwrap_err();
+    assert!(matches!(err, InstallError::Archive(_)), "{err}");
+    assert_eq!(tree::manifest(&c.app, &[]).unwrap(), before);
+    let names: Vec<_> = fs::read_dir(c.app.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["app"]);
+    assert!(!c.dir.path().join("escape").exists() && !c.dir.path().join("apps/escape").exists());
+    assert_eq!(c.installer().status().unwrap(), None);
+}
