@@ -35,11 +35,11 @@ pub fn digest(root: &Path, skip: &[EntryPath]) -> io::Result<String> {
     Ok(hex::encode(ctx.finish()))
 }
 
-/// The manifest [`digest`] hashes, as text: for tests, and for people comparing two
+/// The manifest [`digest()`] hashes, as text: for tests, and for people comparing two
 /// trees.
 ///
 /// # Errors
-/// As [`digest`].
+/// As [`digest()`].
 pub fn manifest(root: &Path, skip: &[EntryPath]) -> io::Result<String> {
     let mut out = String::new();
     let mut buf = vec![0u8; 256 * 1024];
