@@ -194,7 +194,7 @@ fn extract(
             formats::read_tar(&mut source, format, &mut extractor)?;
             source
                 .finish()
-                .map_err(|e| read_err(archive, e))?
+                .map_err(io_err("reading", archive))?
                 .map_err(|source| BundleError::Recheck {
                     archive: archive.to_path_buf(),
                     source,
@@ -209,12 +209,9 @@ fn extract(
 
 fn new_check(archive: &Path, target: &TargetFile) -> Result<IntegrityCheck, BundleError> {
     if target.hashes.is_empty() {
-        return Err(BundleError::Recheck {
+        return Err(BundleError::Spec {
             archive: archive.to_path_buf(),
-            source: IntegrityError::LengthMismatch {
-                expected: target.length,
-                found: 0,
-            },
+            reason: "its target lists no hashes, so the archive cannot be checked".into(),
         });
     }
     IntegrityCheck::new(Some(target.length), Some(&target.hashes)).map_err(|source| {
@@ -247,10 +244,6 @@ fn verify_whole(
     }
     check.finish().map_err(recheck)?;
     file.rewind().map_err(io_err("reading", archive))
-}
-
-fn read_err(archive: &Path, e: io::Error) -> BundleError {
-    io_err("reading", archive)(e)
 }
 
 pub(super) fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> BundleError {

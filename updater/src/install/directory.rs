@@ -38,7 +38,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::journal::{self, InstalledKind, Journal, JournalRecord, JournalState};
-use super::resolve::{resolve, Resolution};
+use super::resolve::{resolve, Resolution, RollbackRequest};
 use super::swap::swap_in;
 use super::types::io_err;
 use super::{hidden_name, InstallError, InstallReceipt, InstallStep, RolledBack, StartupOutcome};
@@ -562,27 +562,12 @@ impl DirectoryInstaller {
     pub fn rollback(&self) -> Result<Option<RolledBack>, InstallError> {
         let layout = self.layout()?;
         let journal = self.journal();
-        let Some(record) = journal.load_or_set_aside()? else {
-            return Ok(None);
+        let record = match journal.request_rollback(&layout.dir, |record| {
+            digest_if_exists(&layout.dir, &preserved_of(record))
+        })? {
+            RollbackRequest::Done(done) => return Ok(done),
+            RollbackRequest::Swap(record) => record,
         };
-        match record.state {
-            JournalState::RolledBack => return Ok(None),
-            JournalState::Installing => return Err(journal.pending_error(&layout.dir, &record)),
-            _ => {}
-        }
-        let current = digest_if_exists(&layout.dir, &preserved_of(&record))?;
-        if current.as_deref() == Some(record.old_sha256.as_str())
-            && record.state != JournalState::Confirmed
-        {
-            return Ok(Some(journal.finish_rollback(record)?));
-        }
-        if current.as_deref() != Some(record.new_sha256.as_str()) {
-            return Err(InstallError::ExeChanged {
-                exe: layout.dir.clone(),
-                journal: journal.path().to_path_buf(),
-                version: record.to_version,
-            });
-        }
         if fs::symlink_metadata(&layout.previous).is_err() {
             tracing::warn!(previous = %layout.previous.display(), "the previous tree is gone; nothing to roll back to");
             return Ok(None);

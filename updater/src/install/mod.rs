@@ -66,7 +66,7 @@ use crate::integrity::IntegrityCheck;
 use crate::metadata::TargetFile;
 use crate::store::parent_dir;
 use journal::Journal;
-use resolve::{resolve, Resolution};
+use resolve::{resolve, Resolution, RollbackRequest};
 
 pub use directory::DirectoryInstaller;
 pub use journal::{InstalledKind, JournalRecord, JournalState, JOURNAL_FILE};
@@ -613,30 +613,13 @@ impl Installer {
     /// [`InstallError::Io`].
     pub fn rollback(&self) -> Result<Option<RolledBack>, InstallError> {
         let layout = self.layout()?;
-        let Some(record) = self.journal().load_or_set_aside()? else {
-            return Ok(None);
-        };
-        match record.state {
-            JournalState::RolledBack => return Ok(None),
-            JournalState::Installing => {
-                return Err(self.journal().pending_error(&layout.exe, &record))
-            }
-            _ => {}
-        }
-        let exe_sha256 = sha256_if_exists(&layout.exe)?;
-        if exe_sha256.as_deref() == Some(record.old_sha256.as_str())
-            && record.state != JournalState::Confirmed
+        let record = match self
+            .journal()
+            .request_rollback(&layout.exe, |_| sha256_if_exists(&layout.exe))?
         {
-            // A rollback that was interrupted after its rename (as on_startup does).
-            return Ok(Some(self.journal().finish_rollback(record)?));
-        }
-        if exe_sha256.as_deref() != Some(record.new_sha256.as_str()) {
-            return Err(InstallError::ExeChanged {
-                exe: layout.exe.clone(),
-                journal: self.journal_path(),
-                version: record.to_version,
-            });
-        }
+            RollbackRequest::Done(done) => return Ok(done),
+            RollbackRequest::Swap(record) => record,
+        };
         if !layout.previous.exists() {
             tracing::warn!(previous = %layout.previous.display(), "the previous binary is gone; nothing to roll back to");
             return Ok(None);

@@ -52,7 +52,52 @@ pub(super) fn resolve(record: &JournalRecord, holds_old: bool, holds_new: bool) 
     }
 }
 
+/// Where a requested rollback stands once the journal and what is installed agree
+/// that one is possible (see [`Journal::request_rollback`]).
+pub(super) enum RollbackRequest {
+    /// Nothing to do, or only the journal was left to update: the result.
+    Done(Option<RolledBack>),
+    /// The new version is installed: swap the kept previous one back in.
+    Swap(JournalRecord),
+}
+
 impl Journal {
+    /// The decision of a manual rollback, shared by both installers: nothing after a
+    /// rollback or with no record, refused while an install is pending, completed when
+    /// an interrupted rollback already put the old version back, refused when
+    /// `installed` holds neither version; else the swap is due. `identify` gives the
+    /// digest of what `installed` holds now (it needs the record, for a directory's
+    /// preserved paths).
+    pub(super) fn request_rollback(
+        &self,
+        installed: &Path,
+        identify: impl FnOnce(&JournalRecord) -> Result<Option<String>, InstallError>,
+    ) -> Result<RollbackRequest, InstallError> {
+        let Some(record) = self.load_or_set_aside()? else {
+            return Ok(RollbackRequest::Done(None));
+        };
+        match record.state {
+            JournalState::RolledBack => return Ok(RollbackRequest::Done(None)),
+            JournalState::Installing => return Err(self.pending_error(installed, &record)),
+            _ => {}
+        }
+        let current = identify(&record)?;
+        if current.as_deref() == Some(record.old_sha256.as_str())
+            && record.state != JournalState::Confirmed
+        {
+            // A rollback that was interrupted after its swap (as on_startup does).
+            return Ok(RollbackRequest::Done(Some(self.finish_rollback(record)?)));
+        }
+        if current.as_deref() != Some(record.new_sha256.as_str()) {
+            return Err(InstallError::ExeChanged {
+                exe: installed.to_path_buf(),
+                journal: self.path().to_path_buf(),
+                version: record.to_version,
+            });
+        }
+        Ok(RollbackRequest::Swap(record))
+    }
+
     /// Reads the journal; a corrupt one is logged and set aside (and counts as none).
     pub(super) fn load_or_set_aside(&self) -> Result<Option<JournalRecord>, InstallError> {
         match self.load().map_err(io_err("reading", self.path()))? {
