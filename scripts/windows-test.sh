@@ -38,7 +38,8 @@ if [ "$status" -ne 0 ] && grep -q "wine client error" "$log"; then
     # target that failed is run once more, in the open; a real failure fails again.
     mapfile -t failed < <(grep -o '`-p [^`]*`' "$log" | tr -d '`' | sort -u)
     echo "windows-test: Wine lost its server connection (an infrastructure fault, not a test result); running the ${#failed[@]} failed target(s) once more"
-    status=0
+    # No target named: nothing can be rerun, and the failure stands.
+    [ "${#failed[@]}" -gt 0 ] && status=0
     for rerun in "${failed[@]}"; do
         echo "-- rerun: $rerun"
         # shellcheck disable=SC2086 # "-p PACKAGE --test NAME" is meant to split
