@@ -149,6 +149,81 @@ impl IntegrityCheck {
         check.update(data)?;
         check.finish()
     }
+
+    /// Checks everything `reader` yields, in 64 KiB reads; it stops reading at the
+    /// first byte past the expected length.
+    ///
+    /// # Errors
+    /// The outer error is the reader's; the inner one says whether the bytes match
+    /// (as [`IntegrityCheck::check_bytes`]).
+    pub fn check_reader(
+        mut reader: impl std::io::Read,
+        expected_len: Option<u64>,
+        hashes: Option<&Hashes>,
+    ) -> std::io::Result<Result<(), IntegrityError>> {
+        let mut check = match IntegrityCheck::new(expected_len, hashes) {
+            Ok(check) => check,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => return Ok(check.finish()),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if let Err(e) = check.update(&buf[..n]) {
+                return Ok(Err(e));
+            }
+        }
+    }
+}
+
+/// A writer that feeds every byte to an [`IntegrityCheck`] before passing it on:
+/// bytes past the expected length are refused (an error, and nothing of that write
+/// reaches the inner writer), and [`IntegrityWriter::finish`] says whether what went
+/// through has the expected length and hashes. Used where verified bytes are made,
+/// not downloaded: the output of a delta.
+pub struct IntegrityWriter<W> {
+    inner: W,
+    check: IntegrityCheck,
+}
+
+impl<W: std::io::Write> IntegrityWriter<W> {
+    /// Wraps `inner`; `check` decides.
+    pub fn new(inner: W, check: IntegrityCheck) -> Self {
+        IntegrityWriter { inner, check }
+    }
+
+    /// Bytes passed on so far.
+    pub fn seen(&self) -> u64 {
+        self.check.seen()
+    }
+
+    /// Flushes the inner writer and completes the check; the inner writer comes
+    /// back only when the bytes matched.
+    ///
+    /// # Errors
+    /// The outer error is the flush's; the inner one the check's.
+    pub fn finish(mut self) -> std::io::Result<Result<W, IntegrityError>> {
+        self.inner.flush()?;
+        Ok(self.check.finish().map(|()| self.inner))
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for IntegrityWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The whole buffer is checked and then written: a short write of the inner
+        // writer would let the check run ahead of the bytes written.
+        self.check.update(buf).map_err(std::io::Error::other)?;
+        self.inner.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// An [`IntegrityCheck`] that runs on a thread of its own: the caller hands over
@@ -300,6 +375,44 @@ mod tests {
         let mut c = IntegrityCheck::new(Some(4), None).unwrap();
         c.update(b"abcd").unwrap();
         assert_eq!(c.update(b"e"), Err(IntegrityError::TooLong { expected: 4 }));
+    }
+
+    #[test]
+    fn the_writer_passes_on_only_bytes_within_the_length() {
+        use std::io::Write;
+        let h = hashes(&[("sha256", sha256_hex(b"abcd"))]);
+        let mut out =
+            IntegrityWriter::new(Vec::new(), IntegrityCheck::new(Some(4), Some(&h)).unwrap());
+        out.write_all(b"ab").unwrap();
+        assert!(out.write_all(b"cde").is_err(), "one byte too many");
+        assert_eq!(out.seen(), 5);
+        let mut out =
+            IntegrityWriter::new(Vec::new(), IntegrityCheck::new(Some(4), Some(&h)).unwrap());
+        out.write_all(b"abcd").unwrap();
+        assert_eq!(out.finish().unwrap().unwrap(), b"abcd");
+        let mut out =
+            IntegrityWriter::new(Vec::new(), IntegrityCheck::new(Some(4), Some(&h)).unwrap());
+        out.write_all(b"abce").unwrap();
+        assert!(out.finish().unwrap().is_err(), "wrong hash");
+    }
+
+    #[test]
+    fn the_reader_check_agrees_with_the_buffer_check() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+        let h = hashes(&[("sha256", sha256_hex(&data))]);
+        let len = Some(data.len() as u64);
+        assert_eq!(
+            IntegrityCheck::check_reader(&data[..], len, Some(&h)).unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            IntegrityCheck::check_reader(&data[..1000], len, Some(&h)).unwrap(),
+            IntegrityCheck::check_bytes(&data[..1000], len, Some(&h))
+        );
+        let longer = [&data[..], b"x"].concat();
+        assert!(IntegrityCheck::check_reader(&longer[..], len, Some(&h))
+            .unwrap()
+            .is_err());
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub mod blocking;
 #[cfg(feature = "self-update")]
 pub mod bundle;
 pub mod client;
+#[cfg(feature = "self-update")]
+pub mod delta;
 pub mod error;
 pub mod fetch;
 #[cfg(feature = "self-update")]

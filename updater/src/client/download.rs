@@ -1,7 +1,7 @@
 //! Target download (spec 5.7): stream to a temporary file while checking length and
 //! every hash, then move into place. A cached file that matches is not fetched again.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::mirrors::{into_error, is_mirror_fault, Mirror};
@@ -85,30 +85,19 @@ impl Client {
         info: &TargetFile,
     ) -> Result<Option<PathBuf>, Error> {
         let path = Client::local_target_path(dir, target_path);
-        let Ok(mut file) = std::fs::File::open(&path) else {
+        let Ok(file) = std::fs::File::open(&path) else {
             return Ok(None);
         };
-        let mut check =
-            IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(|source| {
-                Error::Target {
-                    path: target_path.into(),
-                    url: path.display().to_string(),
-                    source,
-                }
-            })?;
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if check.update(&buf[..n]).is_err() {
-                        return Ok(None);
-                    }
-                }
-                Err(_) => return Ok(None),
+        // Unsupported hashes fail up front, not as a cache miss.
+        IntegrityCheck::new(Some(info.length), Some(&info.hashes)).map_err(|source| {
+            Error::Target {
+                path: target_path.into(),
+                url: path.display().to_string(),
+                source,
             }
-        }
-        Ok(check.finish().is_ok().then_some(path))
+        })?;
+        let matches = IntegrityCheck::check_reader(file, Some(info.length), Some(&info.hashes));
+        Ok(matches!(matches, Ok(Ok(()))).then_some(path))
     }
 
     /// Downloads `target_path`, described by trusted `info`, into `dir` and returns
