@@ -499,3 +499,69 @@ async fn cwe494_modification_in_transit_is_refused() {
     );
     world.assert_untouched(&before);
 }
+
+/// A release file large enough for a delta: `binary(version)` and a comment body.
+fn padded(version: &str) -> Vec<u8> {
+    let mut bytes = binary(version);
+    bytes.extend_from_slice(b"exit 0\n");
+    for line in 0..2000 {
+        bytes.extend_from_slice(format!("# body line {line}\n").as_bytes());
+    }
+    bytes
+}
+
+#[tokio::test]
+async fn delta_a_crafted_delta_cannot_install_what_the_full_target_would_refuse() {
+    let world = World::new().await;
+    let options = repo_tool::delta::DeltaOptions {
+        previous: 1,
+        format: repo_tool::delta::FormatChoice::Only(updater::delta::DeltaFormat::ZstdPatch),
+        ..Default::default()
+    };
+    let (path, made) = world
+        .sandbox
+        .release_with_deltas(
+            &world::info(APP, "2.0.0"),
+            APP,
+            &padded("2.0.0"),
+            options,
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    world.sync();
+    assert_eq!(made.len(), 1, "a delta from the installed 1.0.0");
+    let mut app = world.updater("1.0.0");
+    app.startup().unwrap();
+    let release = app.check().await.unwrap().expect("2.0.0 is offered");
+    let before = world.local_state();
+    // The attacker cannot sign, so they serve a well-formed delta that rebuilds
+    // their program from the installed 1.0.0, and their program as the full file.
+    let evil = padded("6.6.6");
+    let crafted = repo_tool::delta::make_delta(
+        &binary("1.0.0"),
+        &evil,
+        repo_tool::delta::FormatChoice::Only(updater::delta::DeltaFormat::ZstdPatch),
+        19,
+    )
+    .unwrap()
+    .1;
+    assert_eq!(world.replace_served(&made[0].target.content, &crafted), 2);
+    assert!(world.replace_served(&padded("2.0.0"), &evil) > 0);
+
+    // The delta is refused by its signed hashes before it is parsed, the full file
+    // by the release's: nothing is installed or kept.
+    let err = app.download(&release, None).await.unwrap_err();
+    assert_refused_by_hash(&err);
+    assert!(
+        matches!(&err, Error::Target { path: p, .. } if *p == path),
+        "{err:?}"
+    );
+    world.assert_untouched(&before);
+
+    // With only the delta crafted, the honest full file is installed.
+    world.sync();
+    assert_eq!(world.replace_served(&made[0].target.content, &crafted), 2);
+    let downloaded = app.download(&release, None).await.unwrap();
+    assert_eq!(downloaded.delta, None, "the crafted delta was not used");
+    assert_eq!(std::fs::read(&downloaded.path).unwrap(), padded("2.0.0"));
+}

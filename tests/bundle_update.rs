@@ -75,6 +75,7 @@ impl World {
         let bundle = prepare_bundle(&tree_dir, Some(format), Some(3), vec!["user".into()]).unwrap();
         let info = ReleaseInfo {
             bundle: Some(bundle.spec.clone()),
+            deltas: Vec::new(),
             ..ReleaseInfo::new(APP, Version::parse(version).unwrap(), current_platform())
         };
         let path = self

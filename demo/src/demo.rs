@@ -36,6 +36,7 @@ fn release_info(version: &str, notes: &str, bundle: &PreparedBundle) -> Result<R
         channels: vec!["stable".into()],
         notes: Some(notes.into()),
         bundle: Some(bundle.spec.clone()),
+        deltas: Vec::new(),
         ..ReleaseInfo::new(APP, Version::parse(version)?, current_platform())
     })
 }

@@ -15,6 +15,7 @@
 
 pub mod bundle;
 pub mod delegate;
+pub mod delta;
 pub mod error;
 pub mod keyfile;
 pub mod ops;

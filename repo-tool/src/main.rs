@@ -181,6 +181,8 @@ fn run(cli: Cli) -> Result<()> {
             format,
             level,
             preserve,
+            deltas,
+            delta_format,
             file,
         } => {
             let project = Project::open(&dir)?;
@@ -225,8 +227,28 @@ fn run(cli: Cli) -> Result<()> {
                 notes,
                 post_install: None,
                 bundle,
+                deltas: Vec::new(),
             };
-            let path = release::add_release(&project, &info, &name, &content, now)?;
+            if deltas > 0 && info.bundle.is_some() {
+                anyhow::bail!("--deltas is for single-file releases; bundles have no deltas yet");
+            }
+            let options = repo_tool::delta::DeltaOptions {
+                previous: deltas,
+                format: delta_format.parse().map_err(anyhow::Error::msg)?,
+                ..Default::default()
+            };
+            let (path, made) = repo_tool::delta::add_release_with_deltas(
+                &project, &info, &name, &content, options, now,
+            )?;
+            for delta in &made {
+                eprintln!(
+                    "delta from {} ({}): {} bytes, {:.1}% of the release",
+                    delta.from_version,
+                    delta.spec.format,
+                    delta.target.content.len(),
+                    100.0 * delta.target.content.len() as f64 / content.len().max(1) as f64
+                );
+            }
             eprintln!("staged release {path} ({} bytes)", content.len());
         }
         Command::Rollout {

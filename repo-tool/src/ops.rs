@@ -221,6 +221,7 @@ pub fn check_target_path(path: &str) -> Result<(), RepoError> {
 pub use crate::target_files::target_file;
 
 /// One target to add: its path, content and custom metadata.
+#[derive(Debug, Clone)]
 pub struct NewTarget {
     /// The target path clients ask for.
     pub path: String,

@@ -8,7 +8,7 @@
 
 use semver::Version;
 use time::OffsetDateTime;
-use updater::metadata::Targets;
+use updater::metadata::{TargetFile, Targets};
 use updater::release::{
     IndexEntry, ReleaseIndex, ReleaseInfo, ReleaseRollout, RolloutPolicy, INDEX_FILE, ROLLOUT_FILE,
 };
@@ -84,6 +84,20 @@ pub fn add_releases(
     releases: &[NewRelease],
     now: OffsetDateTime,
 ) -> Result<Vec<String>, RepoError> {
+    add_releases_with(project, releases, Vec::new(), now)
+}
+
+/// [`add_releases`], staging `extra` targets (the releases' deltas, see
+/// [`crate::delta`]) in the same step.
+///
+/// # Errors
+/// As [`add_releases`].
+pub fn add_releases_with(
+    project: &Project,
+    releases: &[NewRelease],
+    extra: Vec<NewTarget>,
+    now: OffsetDateTime,
+) -> Result<Vec<String>, RepoError> {
     let mut indexes: std::collections::BTreeMap<String, ReleaseIndex> = Default::default();
     let mut new = Vec::with_capacity(releases.len() + 1);
     let mut paths = Vec::with_capacity(releases.len());
@@ -140,6 +154,7 @@ pub fn add_releases(
             custom: None,
         });
     }
+    new.extend(extra);
     add_targets(project, new, None, now)?;
     Ok(paths)
 }
@@ -195,6 +210,20 @@ pub fn current_index(project: &Project, app: &str) -> Result<ReleaseIndex, RepoE
     }
 }
 
+/// The target `path` as the role it routes to currently lists it (staged or
+/// published): its description and its stored content, checked against that
+/// description; `None` when it is not listed.
+///
+/// # Errors
+/// IO errors; [`RepoError::Invalid`] when the stored file is not what the role lists.
+pub fn listed_target(
+    project: &Project,
+    path: &str,
+) -> Result<Option<(TargetFile, Vec<u8>)>, RepoError> {
+    let role = route(project, path)?;
+    Ok(listed_entry(project, &role, path)?.map(|(_, entry, bytes)| (entry, bytes)))
+}
+
 /// The stored content of the target `path` as `role` currently lists it, with the
 /// file it was read from; `None` when `role` does not list it.
 fn listed_file(
@@ -202,6 +231,14 @@ fn listed_file(
     role: &str,
     path: &str,
 ) -> Result<Option<(std::path::PathBuf, Vec<u8>)>, RepoError> {
+    Ok(listed_entry(project, role, path)?.map(|(file, _, bytes)| (file, bytes)))
+}
+
+fn listed_entry(
+    project: &Project,
+    role: &str,
+    path: &str,
+) -> Result<Option<(std::path::PathBuf, TargetFile, Vec<u8>)>, RepoError> {
     let Some(entry) = listed_in(project, role)?.and_then(|t| t.targets.get(path).cloned()) else {
         return Ok(None);
     };
@@ -231,7 +268,7 @@ fn listed_file(
             file.display()
         ))
     })?;
-    Ok(Some((file, bytes)))
+    Ok(Some((file, entry, bytes)))
 }
 
 /// Refuses to stage `path` as a plain target (`repo-tool add`) when it belongs to

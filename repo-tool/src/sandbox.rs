@@ -238,6 +238,31 @@ impl Sandbox {
         Ok(path)
     }
 
+    /// [`Sandbox::release`] with deltas from earlier releases (see
+    /// [`crate::delta::add_release_with_deltas`]).
+    ///
+    /// # Errors
+    /// As [`crate::delta::add_release_with_deltas`] and [`Sandbox::publish`].
+    pub fn release_with_deltas(
+        &self,
+        info: &ReleaseInfo,
+        file_name: &str,
+        content: &[u8],
+        options: crate::delta::DeltaOptions,
+        now: OffsetDateTime,
+    ) -> Result<(String, Vec<crate::delta::MadeDelta>), RepoError> {
+        let made = crate::delta::add_release_with_deltas(
+            &self.project,
+            info,
+            file_name,
+            content,
+            options,
+            now,
+        )?;
+        self.publish(now)?;
+        Ok(made)
+    }
+
     /// Stages, signs and publishes a plain target (a hook program, a document).
     ///
     /// # Errors

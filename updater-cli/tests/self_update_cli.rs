@@ -46,6 +46,7 @@ fn info(version: &str, platform: &str, channels: &[&str]) -> ReleaseInfo {
         notes: Some(format!("release {version}")),
         post_install: None,
         bundle: None,
+        deltas: Vec::new(),
     }
 }
 

@@ -145,6 +145,15 @@ pub(crate) enum Command {
         /// for several.
         #[arg(long = "preserve", value_name = "PATH")]
         preserve: Vec<String>,
+        /// Make deltas from this many previous releases of the same app and
+        /// platform (newest first) to this one; each is checked by applying it
+        /// back. Single-file releases only. Default 0: none.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        deltas: usize,
+        /// Delta format: auto (make each, keep the smallest), bsdiff-zstd or
+        /// zstd-patch (files up to 24 MiB).
+        #[arg(long, value_name = "FORMAT", default_value = "auto")]
+        delta_format: String,
         /// The release file, or the application directory of a bundle.
         file: PathBuf,
     },

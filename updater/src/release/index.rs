@@ -312,6 +312,7 @@ mod tests {
             notes: None,
             post_install: None,
             bundle: None,
+            deltas: Vec::new(),
         };
         let entry = IndexEntry::of("app/2.0.0/linux/app", &info);
         assert_eq!(entry.disagreement(&info), None);

@@ -100,6 +100,11 @@ pub struct ReleaseInfo {
     /// [`crate::bundle`]): its format, unpacked size, entry count and preserved paths.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle: Option<crate::bundle::BundleSpec>,
+    /// Deltas that rebuild this release's file from earlier ones (see
+    /// [`crate::delta`]); the client uses one only when the installed file is its
+    /// exact source, and downloads the full file otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deltas: Vec<crate::delta::DeltaSpec>,
 }
 
 /// A post-install hook: a target of the same repository, run by path with no shell.
@@ -155,6 +160,7 @@ impl ReleaseInfo {
             notes: None,
             post_install: None,
             bundle: None,
+            deltas: Vec::new(),
         }
     }
 

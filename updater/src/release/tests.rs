@@ -364,6 +364,7 @@ fn release_objects_round_trip_through_custom_metadata() {
         notes: Some("notes".into()),
         post_install: None,
         bundle: None,
+        deltas: Vec::new(),
     };
     let parsed = ReleaseInfo::from_target("app/2.0.0/x/app", &target(info.to_custom())).unwrap();
     assert_eq!(parsed, Some(info));

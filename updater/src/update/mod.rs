@@ -22,11 +22,13 @@
 //!
 //! [`blocking::Updater`](crate::blocking::Updater) offers the same without a runtime.
 
+mod delta_download;
 mod discovery;
 mod hook;
 mod lock;
 mod state;
 
+pub use delta_download::DeltaUsed;
 pub use discovery::MAX_RELEASE_LOOKUPS;
 pub use hook::{DEFAULT_HOOK_TIMEOUT, MAX_HOOK_TIMEOUT};
 pub use lock::{DataDirLock, LOCK_WAIT};
@@ -347,6 +349,8 @@ pub struct Downloaded {
     /// The verified post-install hook, if the release has one: where it is, and
     /// its signed description (it is hashed again before it is made executable).
     pub hook: Option<(PathBuf, crate::metadata::TargetFile)>,
+    /// Set when the file was rebuilt from a delta instead of downloaded whole.
+    pub delta: Option<DeltaUsed>,
 }
 
 /// Options of [`Updater::check_with`].
@@ -622,9 +626,25 @@ impl Updater {
             .map(|target| Client::local_target_path(&dir, target))
             .collect();
         prune_downloads(&dir, &self.config.app, &keep);
-        let path = client
-            .download_target(&release.target_path, &release.target, &dir, progress)
-            .await?;
+        let cached = client.cached_target(&dir, &release.target_path, &release.target)?;
+        // A delta only for a single executable: the installed file is its source.
+        let by_delta = match (&cached, &release.info.bundle, &self.config.install_dir) {
+            (None, None, None) => {
+                delta_download::fetch_by_delta(&mut client, release, &self.config.executable, &dir)
+                    .await
+            }
+            _ => None,
+        };
+        let (path, delta) = match (cached, by_delta) {
+            (Some(path), _) => (path, None),
+            (None, Some((path, used))) => (path, Some(used)),
+            (None, None) => {
+                let path = client
+                    .download_target(&release.target_path, &release.target, &dir, progress)
+                    .await?;
+                (path, None)
+            }
+        };
         let hook = match &release.info.post_install {
             Some(spec) => {
                 let program = spec.file_name().map_err(|reason| Error::Hook {
@@ -644,6 +664,7 @@ impl Updater {
             release: release.clone(),
             path,
             hook,
+            delta,
         })
     }
 
